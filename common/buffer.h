@@ -1,0 +1,57 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string_view>
+
+namespace pisock {
+
+// Owns a byte queue with a hard size cap: bytes are appended at the tail and consumed at the
+// head. Storage is allocated on first use and can be released when empty, so an idle
+// connection costs no buffer memory.
+class Buffer
+{
+public:
+    static constexpr std::size_t kUnlimited = static_cast<std::size_t>(-1);
+
+    explicit Buffer(std::size_t maxSize = kUnlimited) noexcept : maxSize_(maxSize) {}
+    Buffer(Buffer &&) noexcept = default;
+    Buffer &operator=(Buffer &&) noexcept = default;
+
+    [[nodiscard]] std::size_t readable() const noexcept { return tail_ - head_; }
+    [[nodiscard]] bool empty() const noexcept { return tail_ == head_; }
+    [[nodiscard]] const char *data() const noexcept { return storage_.get() + head_; }
+    [[nodiscard]] std::string_view view() const noexcept { return { data(), readable() }; }
+    // Bytes that may still be appended before the cap.
+    [[nodiscard]] std::size_t room() const noexcept { return maxSize_ - readable(); }
+    [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+    [[nodiscard]] std::size_t maxSize() const noexcept { return maxSize_; }
+
+    // Returns writable space at the tail: min(want, room()) bytes, possibly more. Moves the
+    // unread bytes to the front or grows the storage as needed. Empty only when room() is 0.
+    [[nodiscard]] std::span<char> writable(std::size_t want);
+    // Marks n bytes of the last writable() span as written.
+    void commit(std::size_t n) noexcept;
+    // Drops n bytes from the head. The bytes stay readable through earlier pointers until the
+    // next writable(), append() or release().
+    void consume(std::size_t n) noexcept;
+    // Appends all of s, or nothing and returns false if it would pass the cap.
+    bool append(std::string_view s);
+    void clear() noexcept { head_ = tail_ = 0; }
+    // Frees the storage if the buffer is empty.
+    void release() noexcept;
+    // The cap applies to later appends; bytes already held are kept.
+    void setMaxSize(std::size_t maxSize) noexcept { maxSize_ = maxSize; }
+    // Exchanges contents and storage; each buffer keeps its own cap.
+    void swap(Buffer &other) noexcept;
+
+private:
+    std::unique_ptr<char[]> storage_;
+    std::size_t capacity_ = 0;
+    std::size_t head_ = 0;
+    std::size_t tail_ = 0;
+    std::size_t maxSize_;
+};
+
+} // namespace pisock

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string_view>
+
+#include "buffer.h"
+
+namespace pisock {
+
+enum class Framing { Line, Raw };
+
+// Splits the bytes of a Buffer into messages (SPEC.md section 1). Owns only its scan position
+// and the state of an over-long line; borrows the Buffer on each call.
+//
+// Line framing: a message ends at '\n'; one '\r' right before it is dropped. Raw framing:
+// everything readable is one message, less one trailing "\r\n" or "\n"; the caller calls
+// next() after each read so that one read is one message.
+class LineCodec
+{
+public:
+    enum class Result { Message, NeedMore, TooLong };
+
+    explicit LineCodec(Framing framing = Framing::Line, std::size_t maxMessage = 64 * 1024) noexcept
+        : framing_(framing), maxMessage_(maxMessage)
+    {
+    }
+
+    // Consumes the next message from in and points message at it. The view stays valid until
+    // in is next written. TooLong is returned once per over-long message; its bytes, up to and
+    // including the '\n' that ends it, are discarded as they arrive.
+    Result next(Buffer &in, std::string_view &message) noexcept;
+    // At end of input: the unterminated last line, if any, as a final message.
+    std::optional<std::string_view> finish(Buffer &in) noexcept;
+
+    [[nodiscard]] Framing framing() const noexcept { return framing_; }
+    [[nodiscard]] std::size_t maxMessage() const noexcept { return maxMessage_; }
+    void setMaxMessage(std::size_t maxMessage) noexcept { maxMessage_ = maxMessage; }
+    // True while the rest of an over-long line is being thrown away.
+    [[nodiscard]] bool skipping() const noexcept { return skipping_; }
+
+private:
+    Result nextLine(Buffer &in, std::string_view &message) noexcept;
+    Result nextRaw(Buffer &in, std::string_view &message) noexcept;
+
+    Framing framing_;
+    std::size_t maxMessage_;
+    std::size_t scanned_ = 0; // bytes at the head known to hold no '\n'
+    bool skipping_ = false;
+};
+
+} // namespace pisock

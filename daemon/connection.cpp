@@ -1,0 +1,310 @@
+#include "connection.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <sys/socket.h>
+
+#include "log.h"
+
+namespace pisock {
+
+namespace {
+
+constexpr std::size_t kReadChunk = 4096;
+constexpr std::size_t kKeepCapacity = 16 * 1024;
+
+} // namespace
+
+const char *stateName(ConnState state) noexcept
+{
+    switch (state) {
+    case ConnState::Open:
+        return "Open";
+    case ConnState::PeerClosed:
+        return "PeerClosed";
+    case ConnState::Draining:
+        return "Draining";
+    case ConnState::Closed:
+        return "Closed";
+    }
+    return "?";
+}
+
+Connection::Connection(EventLoop &loop, UniqueFd fd, const SocketAddress &peer, std::uint64_t id,
+                       std::unique_ptr<Service> service, const ConnectionLimits &limits,
+                       ConnectionOwner &owner)
+    : loop_(loop), fd_(std::move(fd)), peer_(formatAddress(peer)), id_(id),
+      service_(std::move(service)), limits_(limits), owner_(owner), startedMs_(loop.now())
+{
+}
+
+Connection::~Connection() = default;
+
+bool Connection::start() noexcept
+{
+    // EPOLL_CTL_ADD reports readiness that is already there, so no first read is needed.
+    if (int err = loop_.add(fd_.get(), *this); err < 0) {
+        log::warning("epoll_ctl for {}: {}, closing", peer_, errnoText(-err));
+        close("epoll_ctl failed");
+        return false;
+    }
+    return true;
+}
+
+void Connection::setState(ConnState next) noexcept
+{
+    if (log::enabled(log::Level::Debug)) {
+        const log::Peer who{ peer_, id_ };
+        log::at(log::Level::Debug, &who, "{} -> {}", stateName(state_), stateName(next));
+    }
+    state_ = next;
+}
+
+void Connection::onIo(std::uint32_t events) noexcept
+{
+    if (events == EventLoop::kResume)
+        deferred_ = false;
+    if (state_ == ConnState::Closed)
+        return;
+    if (events & (EPOLLIN | EPOLLRDHUP))
+        canRead_ = true;
+    if (events & EPOLLRDHUP)
+        eofPending_ = true;
+    if (events & EPOLLOUT)
+        canWrite_ = true;
+    handle();
+}
+
+void Connection::deferSelf() noexcept
+{
+    if (!deferred_) {
+        deferred_ = true;
+        loop_.defer(*this);
+    }
+}
+
+void Connection::handle() noexcept
+{
+    readInput();
+    if (state_ == ConnState::Closed)
+        return;
+    if (flush() == IoResult::Error)
+        return;
+    if (readPaused_ && out_.readable() <= limits_.lowWater) {
+        readPaused_ = false;
+        runService(); // input left over from before the pause
+        if (flush() == IoResult::Error)
+            return;
+        // ET: data that queued in the kernel meanwhile raises no new edge.
+        if (canRead_ || !in_.empty())
+            deferSelf();
+    }
+    afterFlush();
+}
+
+IoResult Connection::readOnce(std::size_t want, std::size_t &asked, std::size_t &got) noexcept
+{
+    // Read into the space the buffer already has (at least kReadChunk): an idle or
+    // interactive client keeps a small buffer, a streaming one grows it by filling it.
+    const std::size_t free = in_.capacity() - in_.readable();
+    auto span = in_.writable(std::min(want, std::max(free, kReadChunk)));
+    asked = std::min(want, span.size());
+    for (;;) {
+        const ssize_t n = ::recv(fd_.get(), span.data(), asked, 0);
+        if (n > 0) {
+            got = static_cast<std::size_t>(n);
+            in_.commit(got);
+            bytesIn_ += got;
+            return IoResult::Progress;
+        }
+        if (n == 0)
+            return IoResult::Eof;
+        if (errno == EINTR)
+            continue;
+        return errno == EAGAIN ? IoResult::WouldBlock : IoResult::Error;
+    }
+}
+
+void Connection::readInput() noexcept
+{
+    std::size_t budget = limits_.ioBudget;
+    while (canRead_) {
+        if (state_ == ConnState::Draining) {
+            discardInput();
+            return;
+        }
+        if (state_ != ConnState::Open || readPaused_)
+            return;
+        if (budget == 0) {
+            deferSelf(); // fairness: others get their turn first
+            return;
+        }
+        const std::size_t room =
+                limits_.maxInput > in_.readable() ? limits_.maxInput - in_.readable() : 0;
+        if (room == 0)
+            return; // the service holds input back; it runs again when output drains
+        std::size_t asked = 0;
+        std::size_t got = 0;
+        switch (readOnce(std::min(budget, room), asked, got)) {
+        case IoResult::Progress:
+            budget -= got;
+            // A short read emptied the socket: skip the recv() that would only say EAGAIN.
+            // Unless the peer's FIN is queued, which raises no further edge.
+            if (got < asked && !eofPending_)
+                canRead_ = false;
+            runService();
+            break;
+        case IoResult::WouldBlock:
+            canRead_ = false;
+            break;
+        case IoResult::Eof:
+            canRead_ = false;
+            eofSeen_ = true;
+            setState(ConnState::PeerClosed);
+            runService();
+            break;
+        case IoResult::Error:
+            close(errno == ECONNRESET ? "reset by peer" : "receive error");
+            return;
+        }
+    }
+}
+
+void Connection::runService() noexcept
+{
+    if (state_ != ConnState::Open && state_ != ConnState::PeerClosed)
+        return;
+    if (service_->onInput(in_, out_, limits_.highWater, eofSeen_) == Verdict::Finish) {
+        in_.clear(); // nothing after quit is answered
+        setState(ConnState::Draining);
+        return;
+    }
+    if (out_.readable() >= limits_.highWater)
+        readPaused_ = true;
+}
+
+IoResult Connection::flush() noexcept
+{
+    while (canWrite_ && !out_.empty()) {
+        const ssize_t n = ::send(fd_.get(), out_.data(), out_.readable(), MSG_NOSIGNAL);
+        if (n >= 0) {
+            const auto sent = static_cast<std::size_t>(n);
+            bytesOut_ += sent;
+            out_.consume(sent);
+            if (!out_.empty())
+                canWrite_ = false; // the socket buffer is full: wait for EPOLLOUT
+            continue;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN) {
+            canWrite_ = false;
+            break;
+        }
+        close(errno == ECONNRESET || errno == EPIPE ? "reset by peer" : "send error");
+        return IoResult::Error;
+    }
+    if (out_.empty() && out_.capacity() > kKeepCapacity)
+        out_.release(); // after a burst, do not keep its peak memory
+    if (in_.empty() && in_.capacity() > kKeepCapacity)
+        in_.release();
+    return IoResult::Progress;
+}
+
+void Connection::afterFlush() noexcept
+{
+    if (!out_.empty())
+        return;
+    if (state_ == ConnState::PeerClosed && in_.empty()) {
+        close("closed by peer");
+        return;
+    }
+    if (state_ != ConnState::Draining || shutDown_)
+        return;
+    if (eofSeen_) {
+        close("quit");
+        return;
+    }
+    // Our FIN goes first; closing with unread input would send an RST, which can destroy the
+    // replies still in flight. So wait for the peer's FIN, discarding what it sends.
+    ::shutdown(fd_.get(), SHUT_WR);
+    shutDown_ = true;
+    lingerDeadline_ = loop_.now() + limits_.lingerMs;
+    owner_.onLinger(*this);
+    if (canRead_)
+        discardInput();
+}
+
+void Connection::discardInput() noexcept
+{
+    std::size_t budget = limits_.ioBudget;
+    char scratch[4096];
+    while (canRead_ && budget > 0) {
+        const ssize_t n = ::recv(fd_.get(), scratch, sizeof(scratch), 0);
+        if (n > 0) {
+            budget -= std::min(budget, static_cast<std::size_t>(n));
+            bytesIn_ += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            canRead_ = false;
+            return;
+        }
+        if (n < 0) {
+            close("reset by peer");
+            return;
+        }
+        eofSeen_ = true;
+        canRead_ = false;
+        if (shutDown_)
+            close("quit");
+        return;
+    }
+    if (canRead_)
+        deferSelf();
+}
+
+void Connection::drain() noexcept
+{
+    if (state_ != ConnState::Open && state_ != ConnState::PeerClosed)
+        return;
+    // Messages the client sent before the stop are owed replies, even those still in the
+    // kernel's buffer: read what is there now (no edge may come for it), answer, then drain.
+    canRead_ = true;
+    readInput();
+    if (state_ == ConnState::Closed)
+        return;
+    runService();
+    if (state_ != ConnState::Draining) {
+        in_.clear();
+        setState(ConnState::Draining);
+    }
+    if (flush() == IoResult::Error)
+        return;
+    afterFlush();
+}
+
+void Connection::checkLinger(std::uint64_t now) noexcept
+{
+    if (state_ == ConnState::Draining && shutDown_ && now >= lingerDeadline_)
+        close("quit");
+}
+
+void Connection::abort(const char *reason) noexcept
+{
+    close(reason);
+}
+
+void Connection::close(const char *reason) noexcept
+{
+    if (state_ == ConnState::Closed)
+        return;
+    closeReason_ = reason;
+    setState(ConnState::Closed);
+    fd_.reset(); // epoll forgets the fd with its last reference
+    owner_.onClosed(*this);
+}
+
+} // namespace pisock

@@ -1,0 +1,132 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/address.h"
+#include "common/buffer.h"
+#include "common/errors.h"
+#include "common/unique_fd.h"
+#include "event_loop.h"
+
+namespace pisock {
+
+enum class ConnState { Open, PeerClosed, Draining, Closed };
+
+const char *stateName(ConnState state) noexcept;
+
+// What a Service tells its connection after handling input.
+enum class Verdict {
+    Continue, // keep reading
+    Finish, // quit/exit answered: send what is owed, then close
+};
+
+// The protocol spoken over one connection; knows nothing of sockets or epoll.
+class Service
+{
+public:
+    virtual ~Service() = default;
+    // Consumes what it can answer from in and appends the answers to out. It stops early,
+    // leaving input in place, once out holds outLimit bytes or more; it is called again when
+    // out has drained. eof: no more input will come, in holds the last bytes.
+    virtual Verdict onInput(Buffer &in, Buffer &out, std::size_t outLimit, bool eof) noexcept = 0;
+    // Messages answered so far.
+    [[nodiscard]] virtual std::uint64_t messages() const noexcept = 0;
+};
+
+// Limits shared by all connections; owned by the server, which may change them on reload.
+struct ConnectionLimits {
+    std::size_t maxInput = 64 * 1024 + 64 * 1024; // buffered unanswered input
+    std::size_t highWater = 1024 * 1024; // pending output that pauses reading
+    std::size_t lowWater = 256 * 1024; // pending output that resumes it
+    std::size_t ioBudget = 64 * 1024; // bytes read per wakeup before yielding
+    unsigned lingerMs = 2000; // wait for the peer's FIN after ours
+};
+
+class Connection;
+
+// Told when a connection ends; owns the connection and must retire it.
+class ConnectionOwner
+{
+public:
+    virtual void onClosed(Connection &connection) noexcept = 0;
+    // The connection sent its FIN and waits for the peer's until its linger deadline; the
+    // owner calls checkLinger() after that.
+    virtual void onLinger(Connection &connection) noexcept = 0;
+
+protected:
+    virtual ~ConnectionOwner() = default;
+};
+
+// One client: owns its socket, its two buffers and its Service; borrows the loop, the limits
+// and its owner. Bytes in, Service, bytes out, with backpressure and a lingering close
+// (STYLE.md section 5).
+class Connection final : public IoHandler
+{
+public:
+    Connection(EventLoop &loop, UniqueFd fd, const SocketAddress &peer, std::uint64_t id,
+               std::unique_ptr<Service> service, const ConnectionLimits &limits,
+               ConnectionOwner &owner);
+    ~Connection() override;
+
+    // Registers with the loop and handles what is already there; false if epoll refused.
+    bool start() noexcept;
+    void onIo(std::uint32_t events) noexcept override;
+    // Stop reading new messages; send what is owed, then close (server shutdown).
+    void drain() noexcept;
+    // Close now, whatever is pending.
+    void abort(const char *reason) noexcept;
+    // Called by the owner's timer: close a draining connection whose peer never sent FIN.
+    void checkLinger(std::uint64_t now) noexcept;
+
+    [[nodiscard]] std::uint64_t id() const noexcept { return id_; }
+    [[nodiscard]] const std::string &peer() const noexcept { return peer_; }
+    [[nodiscard]] ConnState state() const noexcept { return state_; }
+    [[nodiscard]] std::uint64_t bytesIn() const noexcept { return bytesIn_; }
+    [[nodiscard]] std::uint64_t bytesOut() const noexcept { return bytesOut_; }
+    [[nodiscard]] std::uint64_t messages() const noexcept { return service_->messages(); }
+    [[nodiscard]] std::uint64_t startedMs() const noexcept { return startedMs_; }
+    [[nodiscard]] const char *closeReason() const noexcept { return closeReason_; }
+    [[nodiscard]] bool readPaused() const noexcept { return readPaused_; }
+    [[nodiscard]] std::size_t pendingOutput() const noexcept { return out_.readable(); }
+    [[nodiscard]] std::uint64_t lingerDeadline() const noexcept { return lingerDeadline_; }
+
+private:
+    void setState(ConnState next) noexcept;
+    void handle() noexcept;
+    void readInput() noexcept;
+    IoResult readOnce(std::size_t want, std::size_t &asked, std::size_t &got) noexcept;
+    void runService() noexcept;
+    IoResult flush() noexcept;
+    void afterFlush() noexcept;
+    void discardInput() noexcept;
+    void close(const char *reason) noexcept;
+    void deferSelf() noexcept;
+
+    EventLoop &loop_;
+    UniqueFd fd_;
+    std::string peer_;
+    std::uint64_t id_;
+    std::unique_ptr<Service> service_;
+    const ConnectionLimits &limits_;
+    ConnectionOwner &owner_;
+    Buffer in_;
+    Buffer out_;
+    ConnState state_ = ConnState::Open;
+    bool canRead_ = false;
+    bool canWrite_ = false;
+    bool readPaused_ = false; // backpressure: out_ passed the high-water mark
+    bool deferred_ = false;
+    bool eofPending_ = false; // EPOLLRDHUP seen: the peer's FIN is queued
+    bool eofSeen_ = false;
+    bool shutDown_ = false; // our FIN is sent
+    std::uint64_t startedMs_;
+    std::uint64_t lingerDeadline_ = 0;
+    std::uint64_t bytesIn_ = 0;
+    std::uint64_t bytesOut_ = 0;
+    const char *closeReason_ = "";
+};
+
+} // namespace pisock

@@ -1,0 +1,79 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <sys/epoll.h>
+#include <vector>
+
+#include "common/unique_fd.h"
+
+namespace pisock {
+
+// Something the loop calls when its fd is ready. The loop only borrows handlers.
+class IoHandler
+{
+public:
+    virtual ~IoHandler() = default;
+    // events: EPOLLIN | EPOLLOUT | EPOLLRDHUP, with EPOLLERR and EPOLLHUP folded into IN | OUT;
+    // EventLoop::kResume (0) when called back after defer().
+    virtual void onIo(std::uint32_t events) noexcept = 0;
+};
+
+// Owns the epoll instance, a signalfd and a timerfd; runs handlers when their fds are ready,
+// then the handlers deferred by defer(), then destroys the objects handed to retire(). It knows
+// nothing of protocols or payloads.
+class EventLoop
+{
+public:
+    static constexpr std::uint32_t kResume = 0;
+    static constexpr std::uint32_t kAllEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP;
+
+    EventLoop(); // throws std::system_error if epoll cannot be created
+    ~EventLoop();
+    EventLoop(const EventLoop &) = delete;
+    EventLoop &operator=(const EventLoop &) = delete;
+
+    // Registers fd once, edge-triggered; 0 or -errno. A closed fd leaves epoll by itself.
+    int add(int fd, IoHandler &handler, std::uint32_t events = kAllEvents) noexcept;
+    void remove(int fd) noexcept;
+    // Calls handler.onIo(kResume) after this dispatch batch; the loop then polls without
+    // blocking until no handler is deferred. The handler must stay alive until then (retire it).
+    void defer(IoHandler &handler);
+    // Takes ownership of a closed handler and destroys it once no event of this batch can
+    // reach it any more.
+    void retire(std::unique_ptr<IoHandler> handler);
+
+    // Blocks these signals and calls fn with each one received. Throws at startup on failure.
+    void watchSignals(std::initializer_list<int> signals, std::function<void(int)> fn);
+    // Calls fn every periodMs milliseconds (coalesced if the loop falls behind).
+    void setTicker(unsigned periodMs, std::function<void()> fn);
+
+    // One batch: waits up to timeoutMs (-1: forever), dispatches. Returns events handled or
+    // -errno.
+    int runOnce(int timeoutMs) noexcept;
+    // Runs batches until stop(); 0, or -errno if epoll_wait failed.
+    int run() noexcept;
+    void stop() noexcept { stopped_ = true; }
+    [[nodiscard]] bool stopped() const noexcept { return stopped_; }
+
+    // Monotonic milliseconds, read once per batch.
+    [[nodiscard]] std::uint64_t now() const noexcept { return now_; }
+    void updateTime() noexcept;
+
+private:
+    class FdCallback;
+
+    UniqueFd epoll_;
+    std::vector<epoll_event> events_;
+    std::vector<IoHandler *> deferred_;
+    std::vector<IoHandler *> running_; // deferred handlers of the batch being run
+    std::vector<std::unique_ptr<IoHandler>> retired_;
+    std::unique_ptr<FdCallback> signals_;
+    std::unique_ptr<FdCallback> ticker_;
+    std::uint64_t now_ = 0;
+    bool stopped_ = false;
+};
+
+} // namespace pisock

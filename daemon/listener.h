@@ -1,0 +1,63 @@
+#pragma once
+
+#include <string>
+
+#include "common/address.h"
+#include "common/unique_fd.h"
+#include "event_loop.h"
+
+namespace pisock {
+
+class Listener;
+
+// Receives each accepted socket; decides whether to serve it.
+class AcceptSink
+{
+public:
+    virtual void onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) noexcept = 0;
+
+protected:
+    virtual ~AcceptSink() = default;
+};
+
+// Opens a listening socket for an endpoint: non-blocking, CLOEXEC, SO_REUSEADDR, dual-stack
+// for "[::]" unless dualStack is false. Throws std::system_error naming the address.
+UniqueFd openListenSocket(const Endpoint &endpoint, bool dualStack = true);
+// The address a listening socket is bound to, as text ("127.0.0.1:41234", "unix:/path").
+std::string boundAddress(int fd);
+
+// One listening socket: owns its fd; borrows the loop, the sink and the reserve fd used when
+// the process runs out of descriptors.
+class Listener final : public IoHandler
+{
+public:
+    Listener(EventLoop &loop, UniqueFd fd, AcceptSink &sink, UniqueFd &reserveFd);
+    ~Listener() override;
+
+    // Registers with the loop; throws std::system_error on failure.
+    void start();
+    void onIo(std::uint32_t events) noexcept override;
+    // Accepts what may be queued without a new edge (after running out of descriptors).
+    void retry() noexcept { onIo(EventLoop::kResume); }
+    // Stops accepting and closes the socket (shutdown, or removed on reload).
+    void close() noexcept;
+
+    [[nodiscard]] const std::string &address() const noexcept { return address_; }
+    [[nodiscard]] int fd() const noexcept { return fd_.get(); }
+    // Delete a unix socket's file when this listener closes (it created the file).
+    void setUnlinkOnClose(std::string path) { unlinkPath_ = std::move(path); }
+
+private:
+    bool shedOneConnection() noexcept;
+
+    EventLoop &loop_;
+    UniqueFd fd_;
+    AcceptSink &sink_;
+    UniqueFd &reserveFd_;
+    std::string address_;
+    std::string unlinkPath_;
+    bool deferred_ = false;
+    std::uint64_t lastFdWarningMs_ = 0;
+};
+
+} // namespace pisock

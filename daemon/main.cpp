@@ -1,0 +1,82 @@
+// pisockd: parses the options, opens the listeners and runs the server (SPEC.md section 2).
+
+#include <cstdio>
+#include <signal.h>
+#include <system_error>
+
+#include <fmt/format.h>
+#include <systemd/sd-daemon.h>
+
+#include "common/errors.h"
+#include "event_loop.h"
+#include "log.h"
+#include "options.h"
+#include "server.h"
+
+namespace pisock {
+
+namespace {
+
+// --check: the configuration parsed (or we would not be here); now try every address.
+int check(const Settings &settings)
+{
+    std::vector<Endpoint> endpoints = settings.listen;
+    if (endpoints.empty())
+        endpoints.push_back(Endpoint{ Endpoint::Kind::Inet, "::", 8888, {} });
+    int problems = 0;
+    for (const auto &ep : endpoints) {
+        try {
+            UniqueFd fd = openListenSocket(ep);
+            std::printf("ok: can listen on %s\n", ep.toString().c_str());
+        } catch (const std::system_error &e) {
+            std::printf("problem: %s\n", e.what());
+            ++problems;
+        }
+    }
+    if (problems == 0)
+        std::printf("configuration is valid\n");
+    return problems == 0 ? kExitOk : kExitOsErr;
+}
+
+int run(int argc, char **argv)
+{
+    const CommandLine cmd = parseCommandLine(argc, argv);
+    if (cmd.exitNow)
+        return kExitOk;
+    Settings settings = loadSettings(cmd);
+    log::init();
+    log::setLevel(settings.logLevel);
+    if (cmd.check)
+        return check(settings);
+
+    EventLoop loop;
+    Server server(loop, cmd, std::move(settings));
+    server.open();
+    return server.run();
+}
+
+} // namespace
+
+} // namespace pisock
+
+int main(int argc, char **argv)
+{
+    using namespace pisock;
+    // A peer that disconnects must never kill the daemon; send() also says MSG_NOSIGNAL.
+    ::signal(SIGPIPE, SIG_IGN);
+    try {
+        return run(argc, argv);
+    } catch (const OptionError &e) {
+        std::fprintf(stderr, "pisockd: %s\n", e.what());
+        ::sd_notifyf(0, "STATUS=%s", e.what());
+        return e.exitCode();
+    } catch (const std::system_error &e) {
+        log::error("{}", e.what());
+        ::sd_notifyf(0, "STATUS=%s", e.what());
+        return kExitOsErr;
+    } catch (const std::exception &e) {
+        log::error("{}", e.what());
+        ::sd_notifyf(0, "STATUS=%s", e.what());
+        return kExitSoftware;
+    }
+}

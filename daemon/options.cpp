@@ -1,0 +1,341 @@
+#include "options.h"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <fstream>
+#include <functional>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "common/errors.h"
+#include "version.h"
+
+namespace pisock {
+
+namespace {
+
+// Parses "65536", "64K", "64KiB", "1M", "1MiB", "1G"; 0 < value and no overflow.
+std::optional<std::size_t> parseSize(std::string_view text)
+{
+    std::size_t value = 0;
+    const char *end = text.data() + text.size();
+    auto [ptr, ec] = std::from_chars(text.data(), end, value);
+    if (ec != std::errc() || ptr == text.data())
+        return std::nullopt;
+    std::string_view unit(ptr, static_cast<std::size_t>(end - ptr));
+    std::size_t scale = 1;
+    if (unit == "K" || unit == "KiB" || unit == "k")
+        scale = 1024;
+    else if (unit == "M" || unit == "MiB")
+        scale = 1024 * 1024;
+    else if (unit == "G" || unit == "GiB")
+        scale = 1024 * 1024 * 1024;
+    else if (!unit.empty() && unit != "B")
+        return std::nullopt;
+    if (value > static_cast<std::size_t>(-1) / scale)
+        return std::nullopt;
+    return value * scale;
+}
+
+// Parses seconds: "300", "300s", "5m", "1h".
+std::optional<unsigned> parseSeconds(std::string_view text)
+{
+    unsigned value = 0;
+    const char *end = text.data() + text.size();
+    auto [ptr, ec] = std::from_chars(text.data(), end, value);
+    if (ec != std::errc() || ptr == text.data())
+        return std::nullopt;
+    std::string_view unit(ptr, static_cast<std::size_t>(end - ptr));
+    unsigned scale = 1;
+    if (unit == "m" || unit == "min")
+        scale = 60;
+    else if (unit == "h")
+        scale = 3600;
+    else if (!unit.empty() && unit != "s")
+        return std::nullopt;
+    if (value > 24u * 3600u * 365u / scale)
+        return std::nullopt;
+    return value * scale;
+}
+
+// Each option applies one value to Settings and returns "" or why the value is wrong.
+using Apply = std::function<std::string(Settings &, std::string_view)>;
+
+struct OptionDef {
+    std::string_view name; // long option and configuration key
+    std::string_view typeName;
+    std::string_view help;
+    bool repeatable;
+    Apply apply;
+};
+
+Apply sizeSetter(std::size_t Settings::*field, std::size_t min, std::size_t max)
+{
+    return [=](Settings &s, std::string_view v) -> std::string {
+        const auto size = parseSize(v);
+        if (!size)
+            return fmt::format("'{}' is not a size (e.g. 65536, 64K, 1M)", v);
+        if (*size < min || *size > max)
+            return fmt::format("{} is out of range ({}..{})", *size, min, max);
+        s.*field = *size;
+        return {};
+    };
+}
+
+Apply secondsSetter(unsigned Settings::*field)
+{
+    return [=](Settings &s, std::string_view v) -> std::string {
+        const auto seconds = parseSeconds(v);
+        if (!seconds)
+            return fmt::format("'{}' is not a duration in seconds (e.g. 5, 30s, 5m)", v);
+        s.*field = *seconds;
+        return {};
+    };
+}
+
+const std::vector<OptionDef> &optionDefs()
+{
+    static const std::vector<OptionDef> defs = {
+        { "mode", "reply|echo",
+          "reply: answer each message with the prefix; echo: return every byte", false,
+          [](Settings &s, std::string_view v) -> std::string {
+              if (v == "reply")
+                  s.mode = Mode::Reply;
+              else if (v == "echo")
+                  s.mode = Mode::Echo;
+              else
+                  return fmt::format("'{}' is not one of reply, echo", v);
+              return {};
+          } },
+        { "framing", "line|raw", "line: a message ends at \\n; raw: each read is a message", false,
+          [](Settings &s, std::string_view v) -> std::string {
+              if (v == "line")
+                  s.framing = Framing::Line;
+              else if (v == "raw")
+                  s.framing = Framing::Raw;
+              else
+                  return fmt::format("'{}' is not one of line, raw", v);
+              return {};
+          } },
+        { "reply-prefix", "TEXT", "text put before each reply (default \"server rec: \")", false,
+          [](Settings &s, std::string_view v) -> std::string {
+              if (v.find('\n') != std::string_view::npos)
+                  return "must not contain a newline";
+              if (v.size() > 4096)
+                  return "longer than 4096 bytes";
+              s.replyPrefix = v;
+              return {};
+          } },
+        { "listen", "ADDR",
+          "address to listen on, repeatable: [::]:8888, 0.0.0.0:8888, 127.0.0.1:0, unix:/path",
+          true,
+          [](Settings &s, std::string_view v) -> std::string {
+              std::string error;
+              auto ep = parseEndpoint(v, error);
+              if (!ep)
+                  return fmt::format("'{}': {}", v, error);
+              s.listen.push_back(std::move(*ep));
+              return {};
+          } },
+        { "max-message", "BYTES", "longest message answered (default 64K)", false,
+          sizeSetter(&Settings::maxMessage, 1, 16 * 1024 * 1024) },
+        { "max-connections", "N",
+          "clients served at once; others get \"error: server busy\" (default 1024)", false,
+          [](Settings &s, std::string_view v) -> std::string {
+              std::size_t n = 0;
+              auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+              if (ec != std::errc() || ptr != v.data() + v.size() || n < 1 || n > 1000000)
+                  return fmt::format("'{}' is not a number from 1 to 1000000", v);
+              s.maxConnections = n;
+              return {};
+          } },
+        { "high-water", "BYTES",
+          "pending output per client that stops reading from it (default 1M)", false,
+          sizeSetter(&Settings::highWater, 4096, 1024 * 1024 * 1024) },
+        { "low-water", "BYTES", "pending output under which reading resumes (default 256K)", false,
+          sizeSetter(&Settings::lowWater, 0, 1024 * 1024 * 1024) },
+        { "shutdown-timeout", "SECONDS",
+          "time given to clients to receive their replies on stop (default 5)", false,
+          secondsSetter(&Settings::shutdownTimeoutSec) },
+        { "log-level", "LEVEL", "error, warning, notice, info or debug (default info)", false,
+          [](Settings &s, std::string_view v) -> std::string {
+              auto level = log::parseLevel(v);
+              if (!level)
+                  return fmt::format("'{}' is not one of error, warning, notice, info, debug", v);
+              s.logLevel = *level;
+              return {};
+          } },
+    };
+    return defs;
+}
+
+const OptionDef *findOption(std::string_view key)
+{
+    const auto &defs = optionDefs();
+    auto it = std::find_if(defs.begin(), defs.end(),
+                           [&](const OptionDef &d) { return d.name == key; });
+    return it == defs.end() ? nullptr : &*it;
+}
+
+std::string_view trim(std::string_view s)
+{
+    const auto first = s.find_first_not_of(" \t\r");
+    if (first == std::string_view::npos)
+        return {};
+    const auto last = s.find_last_not_of(" \t\r");
+    return s.substr(first, last - first + 1);
+}
+
+// A value may be quoted to keep leading or trailing spaces: reply-prefix = "server rec: ".
+std::optional<std::string> unquote(std::string_view v)
+{
+    if (v.size() < 2 || v.front() != '"' || v.back() != '"')
+        return std::string(v);
+    std::string out;
+    for (std::size_t i = 1; i + 1 < v.size(); ++i) {
+        if (v[i] == '\\' && i + 2 < v.size()) {
+            out.push_back(v[++i]);
+            continue;
+        }
+        if (v[i] == '"')
+            return std::nullopt;
+        out.push_back(v[i]);
+    }
+    return out;
+}
+
+struct CliOption {
+    const OptionDef *def;
+    std::vector<std::string> values;
+};
+
+void buildApp(CLI::App &app, CommandLine &cmd, std::vector<CliOption> &options)
+{
+    app.set_version_flag("--version", std::string("pisockd ") + kVersion);
+    app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    app.add_flag("--check", cmd.check,
+                 "check the configuration and the listen addresses, then exit");
+    app.add_option("--config", cmd.configPath,
+                   "configuration file (default " + std::string(kDefaultConfig) + ")")
+            ->type_name("FILE");
+    options.reserve(optionDefs().size());
+    for (const auto &def : optionDefs())
+        options.push_back({ &def, {} });
+    for (auto &opt : options) {
+        auto *o = app.add_option("--" + std::string(opt.def->name), opt.values,
+                                 std::string(opt.def->help))
+                          ->type_name(std::string(opt.def->typeName))
+                          ->allow_extra_args(false);
+        if (opt.def->repeatable)
+            o->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    }
+}
+
+} // namespace
+
+CommandLine parseCommandLine(int argc, const char *const *argv)
+{
+    CommandLine cmd;
+    for (int i = 1; i < argc; ++i)
+        cmd.args.emplace_back(argv[i]);
+
+    CLI::App app("pisockd: a TCP reply, echo and chat server for the Raspberry Pi", "pisockd");
+    std::vector<CliOption> options;
+    buildApp(app, cmd, options);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForVersion &e) {
+        std::puts(e.what());
+        cmd.exitNow = true;
+    } catch (const CLI::Success &) {
+        std::fputs(app.help().c_str(), stdout);
+        cmd.exitNow = true;
+    } catch (const CLI::ParseError &e) {
+        throw OptionError(kExitUsage, std::string(e.what()) + " (see pisockd --help)");
+    }
+    cmd.configGiven = app.count("--config") > 0;
+    return cmd;
+}
+
+namespace {
+
+void applyConfigFile(Settings &s, const CommandLine &cmd)
+{
+    std::ifstream in(cmd.configPath);
+    if (!in) {
+        if (!cmd.configGiven && errno == ENOENT)
+            return; // No file at the default place: built-in defaults.
+        throw OptionError(kExitConfig,
+                          fmt::format("{}: cannot open: {}", cmd.configPath, errnoText(errno)));
+    }
+    std::vector<std::string_view> repeatedSeen;
+    std::string raw;
+    for (unsigned lineNo = 1; std::getline(in, raw); ++lineNo) {
+        const std::string_view line = trim(raw);
+        auto fail = [&](const std::string &why) {
+            return OptionError(kExitConfig, fmt::format("{}:{}: {}", cmd.configPath, lineNo, why));
+        };
+        if (line.empty() || line[0] == '#' || line[0] == ';')
+            continue;
+        if (line.front() == '[') {
+            if (line != "[pisockd]")
+                throw fail(fmt::format("unknown section {} (only [pisockd])", line));
+            continue;
+        }
+        const auto eq = line.find('=');
+        if (eq == std::string_view::npos)
+            throw fail(fmt::format("expected KEY = VALUE, got '{}'", line));
+        std::string key(trim(line.substr(0, eq)));
+        std::replace(key.begin(), key.end(), '_', '-');
+        const OptionDef *def = findOption(key);
+        if (!def)
+            throw fail(fmt::format("unknown key '{}'", key));
+        const auto value = unquote(trim(line.substr(eq + 1)));
+        if (!value)
+            throw fail(fmt::format("{}: unbalanced quotes", key));
+        if (!def->repeatable &&
+            std::find(repeatedSeen.begin(), repeatedSeen.end(), def->name) != repeatedSeen.end())
+            throw fail(fmt::format("{}: given twice", key));
+        repeatedSeen.push_back(def->name);
+        if (auto why = def->apply(s, *value); !why.empty())
+            throw fail(fmt::format("{}: {}", key, why));
+    }
+}
+
+void checkSettings(const Settings &s)
+{
+    if (s.lowWater >= s.highWater)
+        throw OptionError(kExitUsage, fmt::format("low-water ({}) must be below high-water ({})",
+                                                  s.lowWater, s.highWater));
+}
+
+} // namespace
+
+Settings loadSettings(const CommandLine &cmd)
+{
+    Settings s;
+    applyConfigFile(s, cmd);
+
+    // The command line wins: parse it again, apply what it gave over the file's values.
+    CommandLine again;
+    CLI::App app;
+    std::vector<CliOption> options;
+    buildApp(app, again, options);
+    std::vector<std::string> reversed(cmd.args.rbegin(), cmd.args.rend());
+    app.parse(reversed);
+    for (auto &opt : options) {
+        if (opt.values.empty())
+            continue;
+        if (opt.def->repeatable)
+            s.listen.clear(); // given on the command line: replaces the file's list
+        for (const auto &v : opt.values)
+            if (auto why = opt.def->apply(s, v); !why.empty())
+                throw OptionError(kExitUsage, fmt::format("--{}: {}", opt.def->name, why));
+    }
+    checkSettings(s);
+    return s;
+}
+
+} // namespace pisock

@@ -1,0 +1,78 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "common/unique_fd.h"
+#include "connection.h"
+#include "event_loop.h"
+#include "line_service.h"
+#include "listener.h"
+#include "options.h"
+#include "settings.h"
+
+namespace pisock {
+
+// The daemon: owns the listeners, the connections and the settings they share; borrows the
+// loop. Accepts, creates a Service per connection, logs each client's life, talks to systemd,
+// and runs the shutdown and reload sequences.
+class Server final : public AcceptSink, public ConnectionOwner
+{
+public:
+    Server(EventLoop &loop, CommandLine cmd, Settings settings);
+    ~Server();
+    Server(const Server &) = delete;
+    Server &operator=(const Server &) = delete;
+
+    // Takes the sockets systemd passed (LISTEN_FDS) or opens settings.listen; throws
+    // std::system_error naming the address that failed.
+    void open();
+    // Serves until SIGTERM/SIGINT and the drain that follows; returns the exit status.
+    int run();
+    // Graceful stop: no new clients, replies owed are sent, then exit.
+    void stop() noexcept;
+    // Re-reads the configuration; keeps the old settings if the new ones are invalid.
+    void reload() noexcept;
+
+    void onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) noexcept override;
+    void onClosed(Connection &connection) noexcept override;
+    void onLinger(Connection &connection) noexcept override;
+
+    [[nodiscard]] std::size_t connectionCount() const noexcept { return connections_.size(); }
+    [[nodiscard]] const std::vector<std::unique_ptr<Listener>> &listeners() const noexcept
+    {
+        return listeners_;
+    }
+
+private:
+    void applySettings() noexcept;
+    void addListener(UniqueFd fd, std::string unlinkPath);
+    void refuse(UniqueFd fd, const std::string &peer, const char *why) noexcept;
+    void onTick() noexcept;
+    void updateStatus(bool force) noexcept;
+    std::unique_ptr<Service> makeService(const std::string &peer, std::uint64_t id);
+
+    EventLoop &loop_;
+    CommandLine cmd_;
+    Settings settings_;
+    ReplyConfig reply_; // shared by every LineService
+    ConnectionLimits limits_; // shared by every Connection
+    UniqueFd reserveFd_; // spare descriptor for EMFILE (STYLE.md section 4)
+    std::vector<std::unique_ptr<Listener>> listeners_;
+    std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
+    std::deque<std::pair<std::uint64_t, std::uint64_t>> lingering_; // (deadline, id), in order
+    std::uint64_t nextId_ = 1;
+    std::uint64_t served_ = 0;
+    std::uint64_t messages_ = 0; // of closed connections
+    std::uint64_t lastBusyLogMs_ = 0;
+    std::uint64_t busyRefused_ = 0;
+    std::uint64_t stopDeadline_ = 0;
+    std::uint64_t lastStatusMs_ = 0;
+    std::string lastStatus_;
+    bool stopping_ = false;
+};
+
+} // namespace pisock

@@ -1,0 +1,29 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "common/address.h"
+#include "common/line_codec.h"
+#include "log.h"
+
+namespace pisock {
+
+enum class Mode { Reply, Echo };
+
+// Everything the options and the configuration file decide. Plain values: copied freely.
+struct Settings {
+    Mode mode = Mode::Reply;
+    Framing framing = Framing::Line;
+    std::string replyPrefix = "server rec: ";
+    std::size_t maxMessage = 64 * 1024;
+    std::vector<Endpoint> listen; // empty: [::]:8888, dual-stack
+    std::size_t maxConnections = 1024;
+    std::size_t highWater = 1024 * 1024; // pending output that pauses reading
+    std::size_t lowWater = 256 * 1024; // pending output that resumes it
+    unsigned shutdownTimeoutSec = 5;
+    log::Level logLevel = log::Level::Info;
+};
+
+} // namespace pisock

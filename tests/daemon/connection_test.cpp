@@ -1,0 +1,241 @@
+#include "daemon/connection.h"
+
+#include <functional>
+#include <string>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "daemon/line_service.h"
+#include "tests/catch.h"
+
+using namespace pisock;
+
+namespace {
+
+// Owns the connection under test the way the server does: retires it when it closes.
+struct Fixture : ConnectionOwner {
+    EventLoop loop;
+    ConnectionLimits limits;
+    ReplyConfig config;
+    UniqueFd peer; // the test's end of the socketpair
+    Connection *conn = nullptr;
+    std::unique_ptr<Connection> owned;
+    bool closed = false;
+    bool lingering = false;
+    std::string reason;
+
+    explicit Fixture(Framing framing = Framing::Line, bool echo = false)
+    {
+        int fds[2];
+        REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) == 0);
+        peer.reset(fds[1]);
+        SocketAddress addr;
+        addr.storage.ss_family = AF_UNIX;
+        addr.length = sizeof(sa_family_t);
+        std::unique_ptr<Service> service;
+        if (echo)
+            service = std::make_unique<EchoService>();
+        else
+            service = std::make_unique<LineService>(config, framing, "test", 1);
+        owned = std::make_unique<Connection>(loop, UniqueFd(fds[0]), addr, 1, std::move(service),
+                                             limits, *this);
+        conn = owned.get();
+        REQUIRE(conn->start());
+    }
+
+    void onClosed(Connection &c) noexcept override
+    {
+        closed = true;
+        reason = c.closeReason();
+        loop.retire(std::move(owned));
+    }
+    void onLinger(Connection &) noexcept override { lingering = true; }
+
+    void write(const std::string &s) const
+    {
+        REQUIRE(::send(peer.get(), s.data(), s.size(), MSG_NOSIGNAL) ==
+                static_cast<ssize_t>(s.size()));
+    }
+
+    // Runs the loop until pred holds (at most ~2 s of turns).
+    bool runUntil(const std::function<bool()> &pred)
+    {
+        for (int i = 0; i < 200; ++i) {
+            if (pred())
+                return true;
+            loop.runOnce(10);
+        }
+        return pred();
+    }
+
+    // Reads what the connection has sent so far; eof set if it sent FIN.
+    std::string read(bool *eof = nullptr) const
+    {
+        std::string got;
+        char buf[65536];
+        for (;;) {
+            const ssize_t n = ::recv(peer.get(), buf, sizeof(buf), MSG_DONTWAIT);
+            if (n > 0) {
+                got.append(buf, static_cast<std::size_t>(n));
+                continue;
+            }
+            if (eof)
+                *eof = n == 0;
+            return got;
+        }
+    }
+};
+
+} // namespace
+
+TEST_CASE("a line is answered and the connection stays open", "[connection]")
+{
+    Fixture f;
+    f.write("hello\n");
+    std::string got;
+    CHECK(f.runUntil([&] { return (got += f.read()).size() >= 18; }));
+    CHECK(got == "server rec: hello\n");
+    CHECK(f.conn->state() == ConnState::Open);
+    CHECK(f.conn->messages() == 1);
+    CHECK(f.conn->bytesIn() == 6);
+    CHECK(f.conn->bytesOut() == 18);
+}
+
+TEST_CASE("quit is answered, then FIN, then Closed once the peer closes", "[connection]")
+{
+    Fixture f;
+    f.write("quit\nignored\n");
+    std::string got;
+    bool eof = false;
+    CHECK(f.runUntil([&] {
+        got += f.read(&eof);
+        return eof;
+    }));
+    CHECK(got == "server rec: quit\n");
+    CHECK(f.conn->state() == ConnState::Draining);
+    CHECK(f.lingering);
+    f.peer.reset();
+    CHECK(f.runUntil([&] { return f.closed; }));
+    CHECK(f.reason == "quit");
+}
+
+TEST_CASE("a draining connection is closed at its linger deadline", "[connection]")
+{
+    Fixture f;
+    f.limits.lingerMs = 0;
+    f.write("exit\n");
+    CHECK(f.runUntil([&] { return f.lingering; }));
+    CHECK_FALSE(f.closed);
+    f.loop.updateTime();
+    f.conn->checkLinger(f.loop.now());
+    CHECK(f.closed);
+}
+
+TEST_CASE("after the peer half-closes every reply is sent, then the connection closes",
+          "[connection]")
+{
+    Fixture f;
+    std::string lines;
+    std::string want;
+    for (int i = 0; i < 100; ++i) {
+        lines += std::to_string(i) + "\n";
+        want += "server rec: " + std::to_string(i) + "\n";
+    }
+    f.write(lines + "last");
+    ::shutdown(f.peer.get(), SHUT_WR);
+    want += "server rec: last\n";
+    std::string got;
+    bool eof = false;
+    CHECK(f.runUntil([&] {
+        got += f.read(&eof);
+        return eof;
+    }));
+    CHECK(got == want);
+    CHECK(f.closed);
+    CHECK(f.reason == "closed by peer");
+}
+
+TEST_CASE("a peer that does not read pauses input at the high-water mark", "[connection]")
+{
+    Fixture f;
+    f.limits.highWater = 64 * 1024;
+    f.limits.lowWater = 16 * 1024;
+    int bufSize = 4096;
+    ::setsockopt(f.peer.get(), SOL_SOCKET, SO_RCVBUF, &bufSize, sizeof(bufSize));
+    const std::string line(100, 'x');
+    std::string all;
+    for (int i = 0; i < 20000; ++i)
+        all += line + "\n";
+    // Push until the kernel refuses: the connection must stop reading at some point.
+    std::size_t sent = 0;
+    for (int turn = 0; turn < 500 && sent < all.size(); ++turn) {
+        const ssize_t n = ::send(f.peer.get(), all.data() + sent, all.size() - sent,
+                                 MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0)
+            sent += static_cast<std::size_t>(n);
+        f.loop.runOnce(0);
+    }
+    CHECK(f.conn->readPaused());
+    CHECK(sent < all.size());
+    CHECK(f.conn->pendingOutput() <= f.limits.highWater + 4096);
+
+    // Once the peer reads, everything arrives, in order.
+    std::string got;
+    const std::size_t wantSize = 20000 * (line.size() + 13);
+    CHECK(f.runUntil([&] {
+        got += f.read();
+        if (sent < all.size()) {
+            const ssize_t n = ::send(f.peer.get(), all.data() + sent, all.size() - sent,
+                                     MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (n > 0)
+                sent += static_cast<std::size_t>(n);
+        }
+        return got.size() >= wantSize;
+    }));
+    CHECK(got.size() == wantSize);
+    CHECK(got.substr(0, 113) == "server rec: " + line + "\n");
+    CHECK_FALSE(f.conn->readPaused());
+}
+
+TEST_CASE("drain sends what is owed, then FIN", "[connection]")
+{
+    Fixture f;
+    f.write("a\nb\n");
+    f.conn->drain();
+    std::string got;
+    bool eof = false;
+    CHECK(f.runUntil([&] {
+        got += f.read(&eof);
+        return eof;
+    }));
+    CHECK(got == "server rec: a\nserver rec: b\n");
+    CHECK(f.conn->state() == ConnState::Draining);
+}
+
+TEST_CASE("a reset peer closes the connection", "[connection]")
+{
+    Fixture f;
+    f.peer.reset();
+    CHECK(f.runUntil([&] { return f.closed; }));
+}
+
+TEST_CASE("events after close are ignored", "[connection]")
+{
+    Fixture f;
+    f.conn->abort("test");
+    CHECK(f.closed);
+    CHECK(f.reason == "test");
+    f.conn->onIo(EPOLLIN | EPOLLOUT); // still alive until the batch ends; must do nothing
+    f.loop.runOnce(0);
+}
+
+TEST_CASE("echo returns bytes unchanged", "[connection]")
+{
+    Fixture f(Framing::Line, true);
+    const std::string bin("\0\1\2quit\n\xff", 9);
+    f.write(bin);
+    std::string got;
+    CHECK(f.runUntil([&] { return (got += f.read()).size() >= bin.size(); }));
+    CHECK(got == bin);
+    CHECK(f.conn->state() == ConnState::Open);
+}

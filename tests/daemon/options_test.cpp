@@ -1,0 +1,139 @@
+#include "daemon/options.h"
+
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include "tests/catch.h"
+
+using namespace pisock;
+
+namespace {
+
+CommandLine parse(std::vector<std::string> args)
+{
+    args.insert(args.begin(), "pisockd");
+    std::vector<const char *> argv;
+    for (auto &a : args)
+        argv.push_back(a.c_str());
+    return parseCommandLine(static_cast<int>(argv.size()), argv.data());
+}
+
+struct ConfFile {
+    std::string path;
+    explicit ConfFile(const std::string &text)
+    {
+        char tmpl[] = "/tmp/pisockd-conf-XXXXXX";
+        const int fd = ::mkstemp(tmpl);
+        REQUIRE(fd >= 0);
+        ::close(fd);
+        path = tmpl;
+        std::ofstream(path) << text;
+    }
+    ~ConfFile() { std::remove(path.c_str()); }
+};
+
+int exitCodeOf(const std::function<void()> &fn)
+{
+    try {
+        fn();
+    } catch (const OptionError &e) {
+        return e.exitCode();
+    }
+    return 0;
+}
+
+} // namespace
+
+TEST_CASE("defaults match the specification", "[options]")
+{
+    auto cmd = parse({ "--config", "/nonexistent-but-not-given" });
+    cmd.configGiven = false;
+    const Settings s = loadSettings(cmd);
+    CHECK(s.mode == Mode::Reply);
+    CHECK(s.framing == Framing::Line);
+    CHECK(s.replyPrefix == "server rec: ");
+    CHECK(s.maxMessage == 64 * 1024);
+    CHECK(s.listen.empty());
+    CHECK(s.maxConnections == 1024);
+    CHECK(s.highWater == 1024 * 1024);
+    CHECK(s.shutdownTimeoutSec == 5);
+}
+
+TEST_CASE("command-line values are parsed", "[options]")
+{
+    auto cmd = parse({ "--config", "/dev/null", "--mode", "echo", "--framing", "raw",
+                       "--max-message", "1K", "--listen", "127.0.0.1:0", "--listen", "[::1]:9000",
+                       "--log-level", "debug" });
+    const Settings s = loadSettings(cmd);
+    CHECK(s.mode == Mode::Echo);
+    CHECK(s.framing == Framing::Raw);
+    CHECK(s.maxMessage == 1024);
+    REQUIRE(s.listen.size() == 2);
+    CHECK(s.listen[1].toString() == "[::1]:9000");
+    CHECK(s.logLevel == log::Level::Debug);
+}
+
+TEST_CASE("the file sets keys and the command line overrides them", "[options]")
+{
+    ConfFile conf("; comment\n# another\n[pisockd]\nreply_prefix = \"a \\\"quoted\\\" prefix \"\n"
+                  "listen = 127.0.0.1:1\nlisten = 127.0.0.1:2\nmax-connections = 7\n");
+    const Settings fromFile = loadSettings(parse({ "--config", conf.path }));
+    CHECK(fromFile.replyPrefix == "a \"quoted\" prefix ");
+    CHECK(fromFile.listen.size() == 2);
+    CHECK(fromFile.maxConnections == 7);
+
+    const Settings overridden = loadSettings(
+            parse({ "--config", conf.path, "--listen", "127.0.0.1:3", "--max-connections", "9" }));
+    REQUIRE(overridden.listen.size() == 1);
+    CHECK(overridden.listen[0].port == 3);
+    CHECK(overridden.maxConnections == 9);
+    CHECK(overridden.replyPrefix == "a \"quoted\" prefix ");
+}
+
+TEST_CASE("file errors are 78 and name file, line and key", "[options]")
+{
+    ConfFile conf("mode = reply\nmode = echo\n");
+    try {
+        loadSettings(parse({ "--config", conf.path }));
+        FAIL("no error");
+    } catch (const OptionError &e) {
+        CHECK(e.exitCode() == 78);
+        CHECK(std::string(e.what()) == conf.path + ":2: mode: given twice");
+    }
+    ConfFile section("[other]\n");
+    CHECK(exitCodeOf([&] { loadSettings(parse({ "--config", section.path })); }) == 78);
+    ConfFile quotes("reply-prefix = \"a\"b\"\n");
+    CHECK(exitCodeOf([&] { loadSettings(parse({ "--config", quotes.path })); }) == 78);
+}
+
+TEST_CASE("command-line errors are 64", "[options]")
+{
+    CHECK(exitCodeOf([] { parse({ "--what" }); }) == 64);
+    CHECK(exitCodeOf([] { parse({ "--mode" }); }) == 64);
+    CHECK(exitCodeOf([] {
+              loadSettings(parse({ "--config", "/dev/null", "--framing", "words" }));
+          }) == 64);
+    CHECK(exitCodeOf([] {
+              loadSettings(parse(
+                      { "--config", "/dev/null", "--high-water", "8K", "--low-water", "8K" }));
+          }) == 64);
+}
+
+TEST_CASE("sizes and durations take units", "[options]")
+{
+    const Settings s = loadSettings(parse({ "--config", "/dev/null", "--high-water", "2M",
+                                            "--low-water", "512KiB", "--shutdown-timeout", "1m" }));
+    CHECK(s.highWater == 2 * 1024 * 1024);
+    CHECK(s.lowWater == 512 * 1024);
+    CHECK(s.shutdownTimeoutSec == 60);
+    CHECK(exitCodeOf([] {
+              loadSettings(parse({ "--config", "/dev/null", "--max-message", "1T" }));
+          }) == 64);
+    CHECK(exitCodeOf([] {
+              loadSettings(parse({ "--config", "/dev/null", "--max-message", "0" }));
+          }) == 64);
+}
