@@ -70,9 +70,9 @@ TEST_CASE("--raw --hex shows what arrives as hexdump -C does", "[e2e][client]")
 {
     Daemon d({ "--mode", "echo" });
     const auto r = runClient({ "--raw", "--hex", std::to_string(d.port()) },
-                          std::string("hello\n\0\xff"
-                                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
-                                      34));
+                             std::string("hello\n\0\xff"
+                                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+                                         34));
     CHECK(r.status == 0);
     // One chunk here; pisock shows each chunk as it comes, so rows could split elsewhere.
     CHECK(r.out ==
@@ -97,8 +97,8 @@ TEST_CASE("--framing raw talks to the tutorial's Python server", "[e2e][client]"
     std::vector<std::string> seen;
     std::thread server([&] { tutorialServer(listener.get(), seen); });
     const auto r = runClient({ "--framing", "raw", "--timeout", "10", "127.0.0.1",
-                            std::to_string(localPort(listener.get())) },
-                          "hello\nhow are you\nquit\n");
+                               std::to_string(localPort(listener.get())) },
+                             "hello\nhow are you\nquit\n");
     server.join();
     CHECK(r.status == 0);
     CHECK(r.out == "server rec: hello\nserver rec: how are you\nserver rec: quit\n");
@@ -110,7 +110,7 @@ TEST_CASE("--framing raw against pisockd --framing raw", "[e2e][client]")
 {
     Daemon d({ "--framing", "raw" });
     const auto r = runClient({ "--framing", "raw", "-m", "one", "-m", "two words", "-m", "three",
-                            std::to_string(d.port()) });
+                               std::to_string(d.port()) });
     CHECK(r.status == 0);
     CHECK(r.out == "server rec: one\nserver rec: two words\nserver rec: three\n");
 }
