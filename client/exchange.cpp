@@ -26,6 +26,10 @@ Exchange::Exchange(UniqueFd socket, std::optional<Framing> framing, ReplySink &s
 
 void Exchange::send(std::string_view message)
 {
+    if (!codec_) {
+        sendBytes(message);
+        return;
+    }
     if (state_ != State::Running || finishing_ || sendFailed_)
         return;
     if (codec_->framing() == Framing::Raw) {
@@ -56,7 +60,7 @@ void Exchange::finish()
         return;
     finishing_ = true;
     lastActivity_ = Clock::now();
-    update(lastActivity_);
+    update();
 }
 
 // Raw framing: the next message goes out only when the previous one is answered.
@@ -92,13 +96,13 @@ void Exchange::onReady(short revents, Clock::time_point now)
 {
     // POLLERR/POLLHUP: the next recv() or send() says what happened.
     if (state_ == State::Running && (revents & (POLLOUT | POLLERR)))
-        writeSome(now);
+        writeSome();
     if (state_ == State::Running && (revents & (POLLIN | POLLHUP | POLLERR)))
         readSome(now);
-    update(now);
+    update();
 }
 
-void Exchange::writeSome(Clock::time_point now)
+void Exchange::writeSome()
 {
     while (!out_.empty() && !sendFailed_) {
         const ssize_t n =
@@ -120,7 +124,6 @@ void Exchange::writeSome(Clock::time_point now)
     }
     if (out_.empty())
         out_.release();
-    (void)now;
 }
 
 void Exchange::readSome(Clock::time_point now)
@@ -196,7 +199,7 @@ void Exchange::onEof(Clock::time_point now)
     in_.release();
 }
 
-void Exchange::update(Clock::time_point now)
+void Exchange::update()
 {
     if (state_ != State::Running)
         return;
@@ -223,7 +226,6 @@ void Exchange::update(Clock::time_point now)
                                              std::to_string(replies_) + " of " +
                                              std::to_string(sent_ + unsent) + " replies");
     }
-    (void)now;
 }
 
 std::optional<Clock::time_point> Exchange::deadline() const

@@ -47,8 +47,8 @@ public:
     Exchange(UniqueFd socket, std::optional<Framing> framing, ReplySink &sink, std::string name,
              std::optional<std::chrono::milliseconds> timeout);
 
-    // Queues one message (message modes). Empty messages cannot be sent with raw framing and
-    // are skipped.
+    // Queues one message (message modes; a byte stream takes it as bytes). Empty messages
+    // cannot be sent with raw framing and are skipped.
     void send(std::string_view message);
     // Queues bytes as they are (byte stream).
     void sendBytes(std::string_view data);
@@ -80,12 +80,12 @@ private:
     enum class State { Running, Done, Failed };
 
     void readSome(Clock::time_point now);
-    void writeSome(Clock::time_point now);
+    void writeSome();
     void decode(Clock::time_point now);
     void deliver(std::optional<std::string_view> text, Clock::time_point now);
     void onEof(Clock::time_point now);
     void promote(Clock::time_point now);
-    void update(Clock::time_point now);
+    void update();
     void fail(int status, std::string reason);
     [[nodiscard]] std::optional<Clock::time_point> deadline() const;
     [[nodiscard]] bool messageMode() const noexcept { return codec_.has_value(); }
