@@ -215,8 +215,8 @@ int Terminal::run(Exchange &exchange)
         // Closed with nothing owed (after quit, or an idle timeout): the end of the session,
         // said as telnet says it.
         const bool benign = f.status == kStatusClosedEarly && exchange.outstanding() == 0;
-        printAbove("pisock: " +
-                   (benign ? "connection closed by " + std::string("server") : f.reason) + "\n");
+        printAbove("pisock: " + (benign ? std::string("connection closed by server") : f.reason) +
+                   "\n");
         status = benign ? kStatusOk : f.status;
     }
     closeEditor();

@@ -210,8 +210,8 @@ void PtyProcess::type(std::string_view keys)
     while (!keys.empty()) {
         const ssize_t n = ::write(master_.get(), keys.data(), keys.size());
         if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
-            pollfd p{ master_.get(), POLLOUT, 0 };
-            ::poll(&p, 1, 100);
+            // The program may be blocked writing to the terminal: read its output meanwhile.
+            fill(Clock::now() + 10ms);
             continue;
         }
         if (n < 0)
