@@ -2,6 +2,7 @@
 // named or not), by the test itself and by systemd-socket-activate.
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <netinet/in.h>
 #include <poll.h>

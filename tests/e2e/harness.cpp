@@ -290,6 +290,17 @@ Daemon::Daemon(std::vector<std::string> args, DaemonOptions options)
         journalReader_ = std::thread([this] { readJournal(); });
         extra.push_back("PISOCKD_TEST_JOURNAL=" + path);
     }
+    try {
+        start(args, options, extra, pass);
+    } catch (...) {
+        stopJournal(); // a joinable thread must not be destroyed
+        throw;
+    }
+}
+
+void Daemon::start(std::vector<std::string> args, const DaemonOptions &options,
+                   const std::vector<std::string> &extra, const std::vector<int> &pass)
+{
     Env env(extra, { "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET",
                      "JOURNAL_STREAM", "WATCHDOG_USEC", "WATCHDOG_PID", "PISOCKD_TEST_JOURNAL" });
     args.insert(args.begin(), daemonPath());
@@ -423,6 +434,11 @@ Daemon::~Daemon()
         ::kill(pid_, SIGKILL);
         waitFor(pid_, Clock::now() + 10s);
     }
+    stopJournal();
+}
+
+void Daemon::stopJournal()
+{
     if (journalReader_.joinable()) {
         const std::uint64_t one = 1;
         [[maybe_unused]] auto n = ::write(journalStop_.get(), &one, sizeof(one));

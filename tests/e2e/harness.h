@@ -84,7 +84,8 @@ public:
 
     [[nodiscard]] std::uint16_t port() const { return port_; }
     [[nodiscard]] pid_t pid() const { return pid_; }
-    // Sends sig and waits for the exit; returns the status (128 + signal if killed).
+    // Sends sig (0: none) and waits for the exit; returns the status (128 + signal if killed),
+    // or -1 after killing it if it did not stop in time.
     int stop(int sig = 15, std::chrono::milliseconds timeout = 15s);
     // Sends sig and returns at once.
     void signal(int sig) const;
@@ -112,7 +113,11 @@ public:
                                                std::chrono::milliseconds timeout = 10s) const;
 
 private:
+    // Forks and execs the daemon, waits for READY=1 if asked to.
+    void start(std::vector<std::string> args, const DaemonOptions &options,
+               const std::vector<std::string> &extra, const std::vector<int> &pass);
     void readJournal();
+    void stopJournal();
 
     TempDir dir_;
     std::string logPath_;
