@@ -230,7 +230,7 @@ void Connection::afterFlush() noexcept
     if (state_ != ConnState::Draining || shutDown_)
         return;
     if (eofSeen_) {
-        close("quit");
+        close(stopping_ ? "server stopping" : "quit");
         return;
     }
     // Our FIN goes first; closing with unread input would send an RST, which can destroy the
@@ -267,7 +267,7 @@ void Connection::discardInput() noexcept
         eofSeen_ = true;
         canRead_ = false;
         if (shutDown_)
-            close("quit");
+            close(stopping_ ? "server stopping" : "quit");
         return;
     }
     if (canRead_)
@@ -304,7 +304,7 @@ void Connection::finishStop() noexcept
 void Connection::checkLinger(std::uint64_t now) noexcept
 {
     if (state_ == ConnState::Draining && shutDown_ && now >= lingerDeadline_)
-        close("quit");
+        close(stopping_ ? "server stopping" : "quit");
 }
 
 void Connection::abort(const char *reason) noexcept

@@ -149,6 +149,8 @@ TEST_CASE("SIGTERM delivers every reply owed, then closes clients and exits 0", 
     idle.shutdownWrite();
     CHECK(d.stop(0) == 0);
     CHECK(d.waitForLog("stopping: 2 clients to finish"));
+    CHECK(d.waitForLog("#1: disconnected (server stopping)"));
+    CHECK(d.waitForLog("#2: disconnected (server stopping)"));
     CHECK(d.log().find("shutdown timeout") == std::string::npos);
 }
 
