@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include "log.h"
@@ -99,6 +100,7 @@ void Connection::handle() noexcept
         if (canRead_ || !in_.empty())
             deferSelf();
     }
+    finishStop();
     afterFlush();
 }
 
@@ -135,12 +137,16 @@ void Connection::readInput() noexcept
         }
         if (state_ != ConnState::Open || readPaused_)
             return;
+        if (stopping_ && owedInput_ == 0)
+            return; // what came after the stop is not answered
         if (budget == 0) {
             deferSelf(); // fairness: others get their turn first
             return;
         }
-        const std::size_t room =
-                limits_.maxInput > in_.readable() ? limits_.maxInput - in_.readable() : 0;
+        std::size_t room = limits_.maxInput > in_.readable() ? limits_.maxInput - in_.readable()
+                                                             : 0;
+        if (stopping_)
+            room = std::min(room, owedInput_);
         if (room == 0)
             return; // the service holds input back; it runs again when output drains
         std::size_t asked = 0;
@@ -148,6 +154,8 @@ void Connection::readInput() noexcept
         switch (readOnce(std::min(budget, room), asked, got)) {
         case IoResult::Progress:
             budget -= got;
+            if (stopping_)
+                owedInput_ -= std::min(owedInput_, got);
             // A short read emptied the socket: skip the recv() that would only say EAGAIN.
             // Unless the peer's FIN is queued, which raises no further edge.
             if (got < asked && !eofPending_)
@@ -222,7 +230,7 @@ void Connection::afterFlush() noexcept
     if (state_ != ConnState::Draining || shutDown_)
         return;
     if (eofSeen_) {
-        close("quit");
+        close(stopping_ ? "server stopping" : "quit");
         return;
     }
     // Our FIN goes first; closing with unread input would send an RST, which can destroy the
@@ -259,7 +267,7 @@ void Connection::discardInput() noexcept
         eofSeen_ = true;
         canRead_ = false;
         if (shutDown_)
-            close("quit");
+            close(stopping_ ? "server stopping" : "quit");
         return;
     }
     if (canRead_)
@@ -270,26 +278,33 @@ void Connection::drain() noexcept
 {
     if (state_ != ConnState::Open && state_ != ConnState::PeerClosed)
         return;
-    // Messages the client sent before the stop are owed replies, even those still in the
-    // kernel's buffer: read what is there now (no edge may come for it), answer, then drain.
-    canRead_ = true;
-    readInput();
-    if (state_ == ConnState::Closed)
+    // Messages that reached us before the stop are owed replies, those still in the kernel's
+    // buffer too (no edge may come for them): read exactly that much more, answer it all, at
+    // the pace the client reads its replies, then drain.
+    int queued = 0;
+    if (::ioctl(fd_.get(), FIONREAD, &queued) != 0 || queued < 0)
+        queued = 0;
+    stopping_ = true;
+    owedInput_ = static_cast<std::size_t>(queued);
+    canRead_ = canRead_ || owedInput_ > 0;
+    handle();
+}
+
+void Connection::finishStop() noexcept
+{
+    if (!stopping_ || (state_ != ConnState::Open && state_ != ConnState::PeerClosed))
         return;
-    runService();
-    if (state_ != ConnState::Draining) {
-        in_.clear();
-        setState(ConnState::Draining);
-    }
-    if (flush() == IoResult::Error)
+    // Input still to read, or messages held back until the client reads its replies.
+    if (owedInput_ > 0 || readPaused_)
         return;
-    afterFlush();
+    in_.clear(); // the start of a message the client had not finished sending
+    setState(ConnState::Draining);
 }
 
 void Connection::checkLinger(std::uint64_t now) noexcept
 {
     if (state_ == ConnState::Draining && shutDown_ && now >= lingerDeadline_)
-        close("quit");
+        close(stopping_ ? "server stopping" : "quit");
 }
 
 void Connection::abort(const char *reason) noexcept

@@ -74,7 +74,8 @@ public:
     // Registers with the loop and handles what is already there; false if epoll refused.
     bool start() noexcept;
     void onIo(std::uint32_t events) noexcept override;
-    // Stop reading new messages; send what is owed, then close (server shutdown).
+    // Server shutdown: answer every message that had reached us (read or still queued in the
+    // kernel), send the replies, then close.
     void drain() noexcept;
     // Close now, whatever is pending.
     void abort(const char *reason) noexcept;
@@ -102,6 +103,7 @@ private:
     IoResult flush() noexcept;
     void afterFlush() noexcept;
     void discardInput() noexcept;
+    void finishStop() noexcept;
     void close(const char *reason) noexcept;
     void deferSelf() noexcept;
 
@@ -122,6 +124,8 @@ private:
     bool eofPending_ = false; // EPOLLRDHUP seen: the peer's FIN is queued
     bool eofSeen_ = false;
     bool shutDown_ = false; // our FIN is sent
+    bool stopping_ = false; // drain() was called: answer owedInput_ more bytes, then drain
+    std::size_t owedInput_ = 0;
     std::uint64_t startedMs_;
     std::uint64_t lingerDeadline_ = 0;
     std::uint64_t bytesIn_ = 0;

@@ -167,6 +167,16 @@ const std::vector<OptionDef> &optionDefs()
               s.logLevel = *level;
               return {};
           } },
+        { "log-rate", "LINES",
+          "lines per second logged about one client address, 0 for no limit (default 20)", false,
+          [](Settings &s, std::string_view v) -> std::string {
+              unsigned n = 0;
+              auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+              if (ec != std::errc() || ptr != v.data() + v.size() || n > 100000)
+                  return fmt::format("'{}' is not a number from 0 to 100000", v);
+              s.logRate = n;
+              return {};
+          } },
     };
     return defs;
 }

@@ -24,6 +24,7 @@ struct Settings {
     std::size_t lowWater = 256 * 1024; // pending output that resumes it
     unsigned shutdownTimeoutSec = 5;
     log::Level logLevel = log::Level::Info;
+    unsigned logRate = 20; // lines per second about one peer host; 0: no limit
 };
 
 } // namespace pisock

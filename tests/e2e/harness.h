@@ -5,10 +5,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <sys/types.h>
+#include <thread>
 #include <vector>
 
 #include "common/unique_fd.h"
@@ -88,7 +91,19 @@ struct DaemonOptions {
     bool socketActivation = true; // pass a fresh loopback listener as fd 3
     bool ipv6 = false;
     std::vector<std::string> env; // extra NAME=value
+    // More sockets to pass (borrowed), after the harness's own listener if there is one:
+    // fds 3, 4, ... with LISTEN_FDS, and LISTEN_FDNAMES when names are given.
+    std::vector<int> passFds;
+    std::vector<std::string> fdNames;
+    // A command that starts the daemon by exec'ing it in place (systemd-socket-activate -l
+    // ...); the daemon's path and arguments follow it.
+    std::vector<std::string> wrapper;
+    bool waitReady = true; // the constructor waits for READY=1
+    bool journal = false; // capture the log as journal entries (PISOCKD_TEST_JOURNAL)
 };
+
+// One journal entry the daemon sent: field name to value.
+using JournalEntry = std::map<std::string, std::string>;
 
 // A pisockd started for one test: socket activated on a free loopback port by default, with
 // NOTIFY_SOCKET on a socket this object owns. The constructor waits for READY=1.
@@ -102,8 +117,13 @@ public:
 
     [[nodiscard]] std::uint16_t port() const { return port_; }
     [[nodiscard]] pid_t pid() const { return pid_; }
-    // Sends sig and waits for the exit; returns the status (128 + signal if killed).
+    // Sends sig (0: none) and waits for the exit; returns the status (128 + signal if killed),
+    // or -1 after killing it if it did not stop in time.
     int stop(int sig = 15, std::chrono::milliseconds timeout = 15s);
+    // Sends sig and returns at once.
+    void signal(int sig) const;
+    // SIGHUP, then waits for the READY=1 that ends the reload.
+    bool reload(std::chrono::milliseconds timeout = 10s);
     // True once the daemon has exited (status in exitStatus()).
     bool exited();
     [[nodiscard]] int exitStatus() const { return status_; }
@@ -114,12 +134,35 @@ public:
     // sd_notify messages received so far, in order.
     std::vector<std::string> notifications();
     bool waitForNotification(std::string_view needle, std::chrono::milliseconds timeout = 10s);
+    // How many notifications equal (or, with prefix, start with) needle.
+    std::size_t countNotifications(std::string_view needle, bool prefix = false);
+    // Waits until at least n notifications equal (or start with) needle.
+    bool waitForNotifications(std::string_view needle, std::size_t n, bool prefix = false,
+                              std::chrono::milliseconds timeout = 10s);
+    // Journal entries received so far (DaemonOptions::journal), in order.
+    std::vector<JournalEntry> journal() const;
+    // Waits for an entry whose MESSAGE contains needle; returns it.
+    std::optional<JournalEntry> waitForJournal(std::string_view needle,
+                                               std::chrono::milliseconds timeout = 10s) const;
 
 private:
+    // Forks and execs the daemon, waits for READY=1 if asked to.
+    void start(std::vector<std::string> args, const DaemonOptions &options,
+               const std::vector<std::string> &extra, const std::vector<int> &pass);
+    void readJournal();
+    void stopJournal();
+
     TempDir dir_;
     std::string logPath_;
     UniqueFd notify_;
     std::vector<std::string> notes_;
+    // The journal socket is read by a thread: the daemon's sends block until someone reads,
+    // as they do with journald.
+    UniqueFd journal_;
+    UniqueFd journalStop_; // eventfd that ends the reader
+    std::thread journalReader_;
+    mutable std::mutex journalMutex_;
+    std::vector<JournalEntry> journalEntries_;
     pid_t pid_ = -1;
     int status_ = -1;
     std::uint16_t port_ = 0;
