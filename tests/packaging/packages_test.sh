@@ -114,8 +114,8 @@ check_journal_connect() {
         { echo "no 'connected on' line at priority 6 (info)"; return 1; }
     echo "        $line"
     if [ "$has_peer_field" = yes ]; then
-        journal_wait pisockd.service '"connected on" in m and e.get("PISOCKD_PEER", "").startswith("127.0.0.1:")' 2 >/dev/null ||
-            { echo "the connect line has no PISOCKD_PEER=127.0.0.1:PORT field"; return 1; }
+        journal_wait pisockd.service '"connected on" in m and e.get("PISOCKD_PEER")' 2 >/dev/null ||
+            { echo "the connect line has no PISOCKD_PEER field"; return 1; }
     fi
 }
 
