@@ -15,7 +15,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 . "$repo/tests/system/container.sh"
 out=${PISOCK_TEST_OUT:-$repo/build/packages}
 suites=${PISOCK_TEST_SUITES:-bookworm trixie}
-kCasesPerSuite=17 # every case below, for reporting skips
+kCasesPerSuite=19 # every case below, for reporting skips
 trap poweroff_container EXIT
 trap 'exit 1' INT TERM
 
@@ -117,6 +117,26 @@ check_journal_connect() {
         journal_wait pisockd.service '"connected on" in m and e.get("PISOCKD_PEER")' 2 >/dev/null ||
             { echo "the connect line has no PISOCKD_PEER field"; return 1; }
     fi
+}
+
+# systemctl status shows pisockd's STATUS= line (sd_notify), kept current: after the hello
+# above, at least one client served.
+check_status_line() {
+    local deadline=$((SECONDS + 5)) text
+    while text=$(unit_prop pisockd.service StatusText); ! [[ $text =~ clients\ now,\ [1-9][0-9]*\ served ]]; do
+        [ $SECONDS -lt $deadline ] || { echo "StatusText='$text'"; return 1; }
+        sleep 0.2
+    done
+    echo "        StatusText=$text"
+    container_exec systemctl status pisockd --no-pager -n 0 | grep -q "Status: \"$text\"" ||
+        { echo "systemctl status does not show it"; return 1; }
+}
+
+# Under pisockd.socket the daemon names the socket it was given (LISTEN_FDNAMES) in the
+# journal, and reports being ready only then.
+check_socket_named() {
+    journal_wait pisockd.service '"listening on" in m and "(socket pisockd.socket)" in m and e.get("PRIORITY") == "6"' 5 ||
+        { echo "no 'listening on ... (socket pisockd.socket)' line"; return 1; }
 }
 
 # One connection open across "systemctl reload": it keeps working and sees the new prefix.
@@ -328,6 +348,7 @@ test_suite() { # SUITE
     check "$suite: the journal has the connect line at priority info" check_journal_connect
     [ "$has_peer_field" = yes ] ||
         echo "        (PISOCKD_PEER not checked: this pisockd does not write it yet, issue 4)"
+    check "$suite: systemctl status shows the daemon's STATUS= line" check_status_line
     check "$suite: systemctl reload keeps an open connection and applies the new prefix" \
         check_reload
     check "$suite: systemd-analyze security rates pisockd.service at most 2.0" check_security
@@ -340,6 +361,7 @@ test_suite() { # SUITE
     check "$suite: systemctl stop is clean" check_stop
     check "$suite: switching to pisockd.socket activates pisockd on the first client" \
         check_socket_activation
+    check "$suite: the socket-activated daemon logs the socket's name" check_socket_named
     check "$suite: apt-get remove stops service and socket, keeps the conffile" check_remove
     check "$suite: apt-get purge leaves nothing behind" check_purged
     step "$suite: installing again with port 8888 taken"
