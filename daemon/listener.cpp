@@ -15,6 +15,7 @@
 
 #include "common/errors.h"
 #include "log.h"
+#include "refusal.h"
 
 namespace pisock {
 
@@ -140,8 +141,10 @@ bool Listener::shedOneConnection() noexcept
     // never tell us again. Free the reserve fd, accept and close at once, take it back.
     reserveFd_.reset();
     const int fd = ::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd >= 0)
+    if (fd >= 0) {
+        refuseNow(fd, kBusyLine); // told why, as past --max-connections
         ::close(fd);
+    }
     reserveFd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     if (lastFdWarningMs_ == 0 || loop_.now() - lastFdWarningMs_ >= 1000) {
         lastFdWarningMs_ = loop_.now();

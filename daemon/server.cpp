@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <system_error>
@@ -14,6 +12,7 @@
 
 #include "common/errors.h"
 #include "log.h"
+#include "socket_options.h"
 
 namespace pisock {
 
@@ -33,7 +32,7 @@ std::string formatDuration(std::uint64_t ms)
 
 Server::Server(EventLoop &loop, CommandLine cmd, Settings settings)
     : loop_(loop), cmd_(std::move(cmd)), settings_(std::move(settings)),
-      reserveFd_(::open("/dev/null", O_RDONLY | O_CLOEXEC))
+      reserveFd_(::open("/dev/null", O_RDONLY | O_CLOEXEC)), refusals_(loop, limits_.lingerMs)
 {
     applySettings();
 }
@@ -115,10 +114,7 @@ std::unique_ptr<Service> Server::makeService(const std::string &peer, std::uint6
 void Server::refuse(UniqueFd fd, const std::string &peer, const char *why) noexcept
 {
     ++busyRefused_;
-    static constexpr std::string_view kBusy = "error: server busy\n";
-    [[maybe_unused]] auto n =
-            ::send(fd.get(), kBusy.data(), kBusy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    ::shutdown(fd.get(), SHUT_WR);
+    refusals_.refuse(std::move(fd), kBusyLine);
     // Rate-limited: a flood of refused clients must not flood the log.
     if (lastBusyLogMs_ == 0 || loop_.now() - lastBusyLogMs_ >= 1000) {
         log::warning("refused {} ({}); {} refused so far", peer, why, busyRefused_);
@@ -126,22 +122,35 @@ void Server::refuse(UniqueFd fd, const std::string &peer, const char *why) noexc
     }
 }
 
+void Server::deny(UniqueFd fd, const std::string &peer) noexcept
+{
+    ++denied_;
+    fd.reset(); // at once, and without a word: nothing to learn for a peer not allowed
+    if (lastDenyLogMs_ == 0 || loop_.now() - lastDenyLogMs_ >= 1000) {
+        log::warning("denied {} (--allow/--deny); {} denied so far", peer, denied_);
+        lastDenyLogMs_ = loop_.now();
+    }
+}
+
 void Server::onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) noexcept
 {
     try {
+        if (!peerAllowed(peer, settings_.allow, settings_.deny)) {
+            deny(std::move(fd), formatAddress(peer));
+            return;
+        }
         if (connections_.size() >= settings_.maxConnections) {
             refuse(std::move(fd), formatAddress(peer), "server busy");
             return;
         }
-        if (peer.family() != AF_UNIX) {
-            int one = 1;
-            ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        }
+        if (peer.family() != AF_UNIX)
+            tuneAcceptedSocket(fd.get(), settings_.keepaliveSec);
         const std::uint64_t id = nextId_++;
         const std::string name = formatAddress(peer);
         auto conn = std::make_unique<Connection>(loop_, std::move(fd), peer, id,
                                                  makeService(name, id), limits_, *this);
         Connection &ref = *conn;
+        ref.watchIdle(idle_);
         connections_.emplace(id, std::move(conn));
         ++served_;
         const log::Peer who{ ref.peer(), id };
@@ -184,6 +193,11 @@ void Server::onTick() noexcept
         if (it != connections_.end())
             it->second->checkLinger(now);
     }
+    refusals_.expire(now);
+    closeIdle(now);
+    // Out of descriptors earlier: take the spare back before accepting again.
+    if (!reserveFd_)
+        reserveFd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     for (auto &listener : listeners_)
         listener->retry();
     if (stopping_ && now >= stopDeadline_) {
@@ -197,6 +211,16 @@ void Server::onTick() noexcept
         loop_.stop();
     }
     updateStatus(false);
+}
+
+void Server::closeIdle(std::uint64_t now) noexcept
+{
+    if (settings_.idleTimeoutSec == 0)
+        return;
+    // Only the least recently active are looked at: the cost does not grow with the number of
+    // connections.
+    while (auto *node = idle_.popExpired(now, settings_.idleTimeoutSec * 1000ull))
+        static_cast<Connection *>(node)->abort("idle timeout");
 }
 
 void Server::updateStatus(bool force) noexcept
@@ -251,6 +275,10 @@ void Server::reload() noexcept
         settings_.lowWater = next.lowWater;
         settings_.shutdownTimeoutSec = next.shutdownTimeoutSec;
         settings_.logLevel = next.logLevel;
+        settings_.idleTimeoutSec = next.idleTimeoutSec;
+        settings_.keepaliveSec = next.keepaliveSec;
+        settings_.allow = std::move(next.allow);
+        settings_.deny = std::move(next.deny);
         applySettings();
         log::info("configuration reloaded{}",
                   restartNeeded ? "; mode and framing apply after a restart" : "");

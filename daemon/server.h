@@ -12,7 +12,9 @@
 #include "line_service.h"
 #include "listener.h"
 #include "options.h"
+#include "refusal.h"
 #include "settings.h"
+#include "timeouts.h"
 
 namespace pisock {
 
@@ -51,6 +53,8 @@ private:
     void applySettings() noexcept;
     void addListener(UniqueFd fd, std::string unlinkPath);
     void refuse(UniqueFd fd, const std::string &peer, const char *why) noexcept;
+    void deny(UniqueFd fd, const std::string &peer) noexcept;
+    void closeIdle(std::uint64_t now) noexcept;
     void onTick() noexcept;
     void updateStatus(bool force) noexcept;
     std::unique_ptr<Service> makeService(const std::string &peer, std::uint64_t id);
@@ -62,6 +66,8 @@ private:
     ConnectionLimits limits_; // shared by every Connection
     UniqueFd reserveFd_; // spare descriptor for EMFILE (STYLE.md section 4)
     std::vector<std::unique_ptr<Listener>> listeners_;
+    IdleList idle_; // every connection, least recently active first
+    RefusalQueue refusals_; // busy clients waiting for their FIN
     std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
     std::deque<std::pair<std::uint64_t, std::uint64_t>> lingering_; // (deadline, id), in order
     std::uint64_t nextId_ = 1;
@@ -69,6 +75,8 @@ private:
     std::uint64_t messages_ = 0; // of closed connections
     std::uint64_t lastBusyLogMs_ = 0;
     std::uint64_t busyRefused_ = 0;
+    std::uint64_t lastDenyLogMs_ = 0;
+    std::uint64_t denied_ = 0;
     std::uint64_t stopDeadline_ = 0;
     std::uint64_t lastStatusMs_ = 0;
     std::string lastStatus_;

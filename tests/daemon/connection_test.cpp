@@ -239,3 +239,19 @@ TEST_CASE("echo returns bytes unchanged", "[connection]")
     CHECK(got == bin);
     CHECK(f.conn->state() == ConnState::Open);
 }
+
+TEST_CASE("a connection stays on its idle list while open and leaves it when closed",
+          "[connection]")
+{
+    Fixture f;
+    IdleList idle;
+    f.conn->watchIdle(idle);
+    CHECK(f.conn->linked());
+    f.write("hello\n");
+    std::string got;
+    CHECK(f.runUntil([&] { return (got += f.read()).size() >= 18; }));
+    CHECK(f.conn->linked());
+    f.conn->abort("idle timeout");
+    CHECK(f.closed);
+    CHECK(idle.empty());
+}

@@ -1,0 +1,81 @@
+#include "daemon/socket_options.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include "common/unique_fd.h"
+#include "tests/catch.h"
+
+using namespace pisock;
+
+namespace {
+
+// The server's end of a loopback TCP connection.
+UniqueFd acceptedSocket(UniqueFd &client)
+{
+    UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    REQUIRE(::bind(listener.get(), reinterpret_cast<sockaddr *>(&addr), len) == 0);
+    REQUIRE(::listen(listener.get(), 1) == 0);
+    REQUIRE(::getsockname(listener.get(), reinterpret_cast<sockaddr *>(&addr), &len) == 0);
+    client.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    REQUIRE(::connect(client.get(), reinterpret_cast<sockaddr *>(&addr), len) == 0);
+    UniqueFd accepted(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    REQUIRE(accepted);
+    return accepted;
+}
+
+int option(int fd, int level, int name)
+{
+    int value = -1;
+    socklen_t len = sizeof(value);
+    REQUIRE(::getsockopt(fd, level, name, &value, &len) == 0);
+    return value;
+}
+
+} // namespace
+
+TEST_CASE("keepalive probes after the idle time, every third of it, three times", "[sockopt]")
+{
+    UniqueFd client;
+    UniqueFd fd = acceptedSocket(client);
+    REQUIRE(tuneAcceptedSocket(fd.get(), 60) == 0);
+    CHECK(option(fd.get(), SOL_SOCKET, SO_KEEPALIVE) == 1);
+    CHECK(option(fd.get(), IPPROTO_TCP, TCP_KEEPIDLE) == 60);
+    CHECK(option(fd.get(), IPPROTO_TCP, TCP_KEEPINTVL) == 20);
+    CHECK(option(fd.get(), IPPROTO_TCP, TCP_KEEPCNT) == 3);
+    CHECK(option(fd.get(), IPPROTO_TCP, TCP_NODELAY) != 0);
+}
+
+TEST_CASE("short and longest keepalive times are accepted by the kernel", "[sockopt]")
+{
+    UniqueFd client;
+    UniqueFd fd = acceptedSocket(client);
+    REQUIRE(tuneAcceptedSocket(fd.get(), 1) == 0);
+    CHECK(option(fd.get(), IPPROTO_TCP, TCP_KEEPIDLE) == 1);
+    CHECK(option(fd.get(), IPPROTO_TCP, TCP_KEEPINTVL) == 1);
+    REQUIRE(tuneAcceptedSocket(fd.get(), kMaxKeepaliveSec) == 0);
+    CHECK(option(fd.get(), IPPROTO_TCP, TCP_KEEPIDLE) == static_cast<int>(kMaxKeepaliveSec));
+}
+
+TEST_CASE("keepalive 0 leaves keepalive off but still sets TCP_NODELAY", "[sockopt]")
+{
+    UniqueFd client;
+    UniqueFd fd = acceptedSocket(client);
+    REQUIRE(tuneAcceptedSocket(fd.get(), 0) == 0);
+    CHECK(option(fd.get(), SOL_SOCKET, SO_KEEPALIVE) == 0);
+    CHECK(option(fd.get(), IPPROTO_TCP, TCP_NODELAY) != 0);
+}
+
+TEST_CASE("a socket that is not TCP reports the error", "[sockopt]")
+{
+    int fds[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
+    UniqueFd a(fds[0]), b(fds[1]);
+    CHECK(tuneAcceptedSocket(a.get(), 60) < 0);
+}
