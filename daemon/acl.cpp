@@ -87,8 +87,8 @@ std::optional<Cidr> parseCidr(std::string_view text, std::string &error)
         cidr.prefix = value;
     }
     if (maskHostBits(cidr)) {
-        error = "'" + std::string(text) + "' has host bits set (the network is " +
-                cidr.toString() + ")";
+        error = "'" + std::string(text) + "' has host bits set (the network is " + cidr.toString() +
+                ")";
         return std::nullopt;
     }
     // ::ffff:a.b.c.d/N names IPv4 addresses: peers are matched as IPv4, so is the rule.
