@@ -74,9 +74,9 @@ std::size_t sendUntilBlocked(Client &c, const std::string &all)
     std::size_t sent = 0;
     const auto deadline = Clock::now() + 20s;
     while (sent < all.size() && Clock::now() < deadline) {
-        const ssize_t n =
-                ::send(c.fd(), all.data() + sent, std::min<std::size_t>(4096, all.size() - sent),
-                       MSG_DONTWAIT | MSG_NOSIGNAL);
+        const ssize_t n = ::send(c.fd(), all.data() + sent,
+                                 std::min<std::size_t>(4096, all.size() - sent),
+                                 MSG_DONTWAIT | MSG_NOSIGNAL);
         if (n < 0 && errno == EAGAIN)
             break;
         REQUIRE(n > 0);
@@ -94,8 +94,7 @@ std::chrono::milliseconds envSeconds(const char *name, int fallback)
 
 } // namespace
 
-TEST_CASE("a reset in the middle of a reply is one log line; others are served",
-          "[e2e][hostile]")
+TEST_CASE("a reset in the middle of a reply is one log line; others are served", "[e2e][hostile]")
 {
     Daemon d({ "--high-water", "64K", "--low-water", "16K" });
     const std::string all = manyLines(200000);
@@ -141,8 +140,7 @@ TEST_CASE("a client that leaves with replies unread is one log line; others are 
     CHECK(d.stop() == 0);
 }
 
-TEST_CASE("a half-close at every point gets every reply owed, then a clean EOF",
-          "[e2e][hostile]")
+TEST_CASE("a half-close at every point gets every reply owed, then a clean EOF", "[e2e][hostile]")
 {
     Daemon d;
     int id = 0;
@@ -224,8 +222,7 @@ TEST_CASE("1000 slowloris connections trickling a byte a second do not delay a n
     std::sort(ms.begin(), ms.end());
     std::printf("figure: slowloris %zu connections, %d bytes each: %zu round trips, "
                 "p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
-                kSlow, trickled, ms.size(), ms[ms.size() / 2], ms[ms.size() * 99 / 100],
-                ms.back());
+                kSlow, trickled, ms.size(), ms[ms.size() / 2], ms[ms.size() * 99 / 100], ms.back());
     CHECK(wrong == 0);
     CHECK(ms.back() < 1000.0);
 

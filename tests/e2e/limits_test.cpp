@@ -231,8 +231,7 @@ TEST_CASE("a client that never reads its replies is closed when idle", "[e2e][li
     bool blocked = false;
     const auto deadline = Clock::now() + 20s;
     while (!blocked && Clock::now() < deadline) {
-        const ssize_t n =
-                ::send(c.fd(), lines.data(), lines.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        const ssize_t n = ::send(c.fd(), lines.data(), lines.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
         blocked = n < 0 && errno == EAGAIN;
     }
     REQUIRE(blocked);
@@ -250,8 +249,7 @@ TEST_CASE("--allow and --deny pick who is served; IPv4-mapped peers match IPv4 r
         INFO((mapped ? "IPv6 socket, IPv4-mapped peers" : "IPv4 socket"));
         DaemonOptions options;
         options.v4mapped = mapped;
-        Daemon d({ "--allow", "127.0.0.0/24", "--allow", "::1", "--deny", "127.0.0.3" },
-                 options);
+        Daemon d({ "--allow", "127.0.0.0/24", "--allow", "::1", "--deny", "127.0.0.3" }, options);
         Client allowed("127.0.0.1", d.port(), "127.0.0.2");
         CHECK(roundTrip(allowed, "welcome"));
 
@@ -280,9 +278,8 @@ TEST_CASE("accepted sockets have TCP keepalive as configured", "[e2e][limits]")
         Client c(d.port());
         REQUIRE(roundTrip(c, "hi"));
         // The daemon's end of the connection: source port = the listening port.
-        const auto r = runProcess({ ss, "-tnoH", "state", "established", "sport = :" +
-                                                                                 std::to_string(
-                                                                                         d.port()) });
+        const auto r = runProcess(
+                { ss, "-tnoH", "state", "established", "sport = :" + std::to_string(d.port()) });
         INFO("ss says: " << r.out << r.err);
         REQUIRE(r.status == 0);
         REQUIRE(r.out.find("127.0.0.1:" + std::to_string(d.port())) != std::string::npos);

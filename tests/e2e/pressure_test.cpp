@@ -88,8 +88,8 @@ TEST_CASE("20 clients that never read stay bounded and do not slow a normal clie
         for (std::size_t i = 0; i < kPushers; ++i) {
             if (!(fds[i].revents & POLLOUT))
                 continue;
-            const ssize_t n = ::send(fds[i].fd, chunk.data(), chunk.size(),
-                                     MSG_DONTWAIT | MSG_NOSIGNAL);
+            const ssize_t n =
+                    ::send(fds[i].fd, chunk.data(), chunk.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
             REQUIRE((n > 0 || errno == EAGAIN));
             pushed += n > 0 ? static_cast<std::uint64_t>(n) : 0;
         }
@@ -116,7 +116,8 @@ TEST_CASE("20 clients that never read stay bounded and do not slow a normal clie
     std::printf("figure: backpressure: daemon RSS %ld KiB at start, %ld KiB at a third, "
                 "%ld KiB at the end, peak (VmHWM) %ld KiB; %.1f MB pushed, %.3f MB of it in the "
                 "second half\n",
-                baseRss, rssAtThird, after.rssKiB, after.peakRssKiB, static_cast<double>(pushed) / 1e6,
+                baseRss, rssAtThird, after.rssKiB, after.peakRssKiB,
+                static_cast<double>(pushed) / 1e6,
                 static_cast<double>(pushed - pushedAtHalf) / 1e6);
 
     CHECK(rtt.wrong == 0);

@@ -63,7 +63,8 @@ struct Harness : ConnectionOwner {
     {
         if (writeFailed)
             return;
-        const ssize_t n = ::send(peer.get(), chunk.data(), chunk.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        const ssize_t n =
+                ::send(peer.get(), chunk.data(), chunk.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
         if (n > 0)
             sent.append(chunk, 0, static_cast<std::size_t>(n));
         else if (n < 0 && errno != EAGAIN)
@@ -116,7 +117,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
     const std::size_t maxReply =
             kind == Kind::Echo
                     ? h.limits.maxInput + 1
-                    : std::max(h.config.prefix.size() + h.config.maxMessage + 1, tooLong.size()) + 1;
+                    : std::max(h.config.prefix.size() + h.config.maxMessage + 1, tooLong.size()) +
+                              1;
 
     int fds[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0)
