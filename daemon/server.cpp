@@ -59,8 +59,20 @@ void Server::addListener(UniqueFd fd, std::string unlinkPath)
     listeners_.push_back(std::move(listener));
 }
 
+void Server::checkFdLimit() noexcept
+{
+    const std::size_t want = settings_.maxConnections + kSpareFds;
+    const std::size_t have = raiseFdLimit(want);
+    if (have < want)
+        log::notice("descriptor limit {} is below --max-connections {} + {}: past about {} "
+                    "clients, new ones get \"server busy\" (raise LimitNOFILE)",
+                    have, settings_.maxConnections, kSpareFds,
+                    have > kSpareFds ? have - kSpareFds : 0);
+}
+
 void Server::open()
 {
+    checkFdLimit();
     // Socket activation: systemd's sockets replace --listen (sd_listen_fds(3)).
     const int passed = ::sd_listen_fds(1);
     if (passed < 0)
@@ -280,6 +292,7 @@ void Server::reload() noexcept
         settings_.allow = std::move(next.allow);
         settings_.deny = std::move(next.deny);
         applySettings();
+        checkFdLimit();
         log::info("configuration reloaded{}",
                   restartNeeded ? "; mode and framing apply after a restart" : "");
     } catch (const std::exception &e) {

@@ -55,6 +55,7 @@ private:
     void refuse(UniqueFd fd, const std::string &peer, const char *why) noexcept;
     void deny(UniqueFd fd, const std::string &peer) noexcept;
     void closeIdle(std::uint64_t now) noexcept;
+    void checkFdLimit() noexcept;
     void onTick() noexcept;
     void updateStatus(bool force) noexcept;
     std::unique_ptr<Service> makeService(const std::string &peer, std::uint64_t id);

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 namespace pisock {
@@ -33,6 +34,21 @@ int tuneAcceptedSocket(int fd, unsigned keepaliveSec) noexcept
         if (int err = setInt(fd, level, name, value); err < 0)
             return err;
     return 0;
+}
+
+std::size_t raiseFdLimit(std::size_t want) noexcept
+{
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0)
+        return 0;
+    if (lim.rlim_cur < want && lim.rlim_cur != RLIM_INFINITY) {
+        rlimit wanted = lim;
+        wanted.rlim_cur = lim.rlim_max == RLIM_INFINITY ? want
+                                                        : std::min<rlim_t>(want, lim.rlim_max);
+        if (::setrlimit(RLIMIT_NOFILE, &wanted) == 0)
+            lim = wanted;
+    }
+    return lim.rlim_cur == RLIM_INFINITY ? want : static_cast<std::size_t>(lim.rlim_cur);
 }
 
 } // namespace pisock

@@ -1,8 +1,10 @@
 #include "daemon/socket_options.h"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "common/unique_fd.h"
@@ -78,4 +80,22 @@ TEST_CASE("a socket that is not TCP reports the error", "[sockopt]")
     REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
     UniqueFd a(fds[0]), b(fds[1]);
     CHECK(tuneAcceptedSocket(a.get(), 60) < 0);
+}
+
+TEST_CASE("the descriptor limit is raised towards what is wanted, never lowered", "[sockopt]")
+{
+    rlimit before{};
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &before) == 0);
+    rlimit lower = before;
+    lower.rlim_cur = 256;
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &lower) == 0);
+    CHECK(raiseFdLimit(100) == 256);
+    const std::size_t want =
+            before.rlim_max == RLIM_INFINITY ? 512 : std::min<rlim_t>(512, before.rlim_max);
+    CHECK(raiseFdLimit(512) == want);
+    rlimit now{};
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &now) == 0);
+    CHECK(now.rlim_cur == want);
+    CHECK(now.rlim_max == before.rlim_max);
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &before) == 0);
 }

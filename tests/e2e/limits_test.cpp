@@ -114,6 +114,21 @@ TEST_CASE("past --max-connections a client is told the server is busy, without a
     CHECK(d.stop() == 0);
 }
 
+TEST_CASE("the daemon raises its descriptor limit to fit --max-connections", "[e2e][limits]")
+{
+    Daemon d({ "--max-connections", "2000" });
+    rlimit lim{};
+    REQUIRE(::prlimit(d.pid(), RLIMIT_NOFILE, nullptr, &lim) == 0);
+    const rlim_t want = 2000 + 64 + 256;
+    if (lim.rlim_max >= want) {
+        CHECK(lim.rlim_cur >= want);
+    } else { // the hard limit is in the way: said once, at startup
+        CHECK(lim.rlim_cur == lim.rlim_max);
+        CHECK(d.log().find("descriptor limit") != std::string::npos);
+    }
+    CHECK(d.stop() == 0);
+}
+
 TEST_CASE("out of file descriptors, clients are refused without a busy loop, then served again",
           "[e2e][limits]")
 {

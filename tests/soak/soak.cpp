@@ -137,7 +137,8 @@ void raiseFdLimit(std::size_t want)
 class Soak
 {
 public:
-    explicit Soak(const Options &o) : o_(o), epoll_(::epoll_create1(EPOLL_CLOEXEC)), conns_(o.connections)
+    explicit Soak(const Options &o)
+        : o_(o), epoll_(::epoll_create1(EPOLL_CLOEXEC)), conns_(o.connections)
     {
         for (std::size_t i = 0; i < conns_.size(); ++i)
             conns_[i].id = static_cast<std::uint32_t>(i);
