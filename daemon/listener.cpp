@@ -138,11 +138,12 @@ void Listener::close() noexcept
 bool Listener::shedOneConnection() noexcept
 {
     // Out of descriptors: the pending client would keep the listener readable and ET would
-    // never tell us again. Free the reserve fd, accept and close at once, take it back.
+    // never tell us again. Free the reserve fd, accept, say why and close at once, take the
+    // reserve back.
     reserveFd_.reset();
     const int fd = ::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
     if (fd >= 0) {
-        refuseNow(fd, kBusyLine); // told why, as past --max-connections
+        refuseNow(fd, kBusyLine); // as past --max-connections
         ::close(fd);
     }
     reserveFd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));

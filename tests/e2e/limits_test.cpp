@@ -9,6 +9,7 @@
 #include <memory>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <string>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -135,7 +136,7 @@ TEST_CASE("out of file descriptors, clients are refused without a busy loop, the
 #ifdef __SANITIZE_ADDRESS__
     // The sanitizer runtimes need descriptors of their own (UBSan's vptr check opens a pipe
     // to probe memory) and report errors that are not there once they have none.
-    std::printf("SKIPPED-CASES: 1 (running out of descriptors: not with sanitizers)\n");
+    std::printf("skipped: running out of descriptors, with sanitizers\nSKIPPED-CASES: 1\n");
     return;
 #endif
     DaemonOptions options;
@@ -310,4 +311,29 @@ TEST_CASE("accepted sockets have TCP keepalive as configured", "[e2e][limits]")
         c.close();
         CHECK(d.stop() == 0);
     }
+}
+
+TEST_CASE("a reload applies new --deny rules to new clients and the idle timeout to all",
+          "[e2e][limits]")
+{
+    TempDir dir;
+    const std::string conf = dir.write("pisockd.conf", "deny = 127.0.0.2\n");
+    Daemon d({ "--config", conf });
+    Client kept("127.0.0.1", d.port(), "127.0.0.3");
+    REQUIRE(roundTrip(kept, "before"));
+    Client denied("127.0.0.1", d.port(), "127.0.0.2");
+    CHECK(denied.waitForEof(5s));
+
+    dir.write("pisockd.conf", "deny = 127.0.0.3\nidle-timeout = 1\n");
+    ::kill(d.pid(), SIGHUP);
+    REQUIRE(d.waitForLog("configuration reloaded"));
+    Client welcome("127.0.0.1", d.port(), "127.0.0.2");
+    CHECK(roundTrip(welcome, "now allowed"));
+    // Rules are checked when a client connects: one already served is not dropped.
+    CHECK(roundTrip(kept, "still served"));
+    // The new idle timeout applies to every client.
+    CHECK(kept.waitForEof(5s));
+    CHECK(welcome.waitForEof(5s));
+    CHECK(d.waitForLog("disconnected (idle timeout)"));
+    CHECK(d.stop() == 0);
 }

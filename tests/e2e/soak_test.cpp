@@ -14,7 +14,8 @@ TEST_CASE("soak smoke: 1000 connections from 4 addresses for 3 s lose nothing", 
 {
     constexpr std::size_t kConnections = 1000;
     if (raiseFdLimit(kConnections + 100) < kConnections + 100) {
-        std::printf("SKIPPED-CASES: 1 (cannot raise RLIMIT_NOFILE to %zu)\n", kConnections + 100);
+        std::printf("skipped: cannot raise RLIMIT_NOFILE to %zu\nSKIPPED-CASES: 1\n",
+                    kConnections + 100);
         return;
     }
     const char *tool = std::getenv("PISOCK_SOAK");
