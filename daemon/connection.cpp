@@ -41,6 +41,18 @@ Connection::Connection(EventLoop &loop, UniqueFd fd, const SocketAddress &peer, 
 
 Connection::~Connection() = default;
 
+void Connection::watchIdle(IdleList &list) noexcept
+{
+    idle_ = &list;
+    active();
+}
+
+void Connection::active() noexcept
+{
+    if (idle_)
+        idle_->touch(*this, loop_.now());
+}
+
 bool Connection::start() noexcept
 {
     // EPOLL_CTL_ADD reports readiness that is already there, so no first read is needed.
@@ -117,6 +129,7 @@ IoResult Connection::readOnce(std::size_t want, std::size_t &asked, std::size_t 
             got = static_cast<std::size_t>(n);
             in_.commit(got);
             bytesIn_ += got;
+            active();
             return IoResult::Progress;
         }
         if (n == 0)
@@ -198,6 +211,7 @@ IoResult Connection::flush() noexcept
         if (n >= 0) {
             const auto sent = static_cast<std::size_t>(n);
             bytesOut_ += sent;
+            active();
             out_.consume(sent);
             if (!out_.empty())
                 canWrite_ = false; // the socket buffer is full: wait for EPOLLOUT
@@ -252,6 +266,7 @@ void Connection::discardInput() noexcept
         if (n > 0) {
             budget -= std::min(budget, static_cast<std::size_t>(n));
             bytesIn_ += static_cast<std::size_t>(n);
+            active();
             continue;
         }
         if (n < 0 && errno == EINTR)
@@ -318,6 +333,7 @@ void Connection::close(const char *reason) noexcept
         return;
     closeReason_ = reason;
     setState(ConnState::Closed);
+    unlink(); // off the idle list
     fd_.reset(); // epoll forgets the fd with its last reference
     owner_.onClosed(*this);
 }

@@ -10,6 +10,7 @@
 #include "common/errors.h"
 #include "common/unique_fd.h"
 #include "event_loop.h"
+#include "timeouts.h"
 
 namespace pisock {
 
@@ -60,10 +61,11 @@ protected:
     virtual ~ConnectionOwner() = default;
 };
 
-// One client: owns its socket, its two buffers and its Service; borrows the loop, the limits
-// and its owner. Bytes in, Service, bytes out, with backpressure and a lingering close
-// (STYLE.md section 5).
-class Connection final : public IoHandler
+// One client: owns its socket, its two buffers and its Service; borrows the loop, the limits,
+// its owner and the idle list it is on. Bytes in, Service, bytes out, with backpressure and
+// a lingering close (STYLE.md section 5). As an IdleList::Node it leaves the idle list when
+// closed or destroyed.
+class Connection final : public IoHandler, public IdleList::Node
 {
 public:
     Connection(EventLoop &loop, UniqueFd fd, const SocketAddress &peer, std::uint64_t id,
@@ -71,6 +73,9 @@ public:
                ConnectionOwner &owner);
     ~Connection() override;
 
+    // Puts the connection on list, moved to its back whenever bytes go in or out; before
+    // start().
+    void watchIdle(IdleList &list) noexcept;
     // Registers with the loop and handles what is already there; false if epoll refused.
     bool start() noexcept;
     void onIo(std::uint32_t events) noexcept override;
@@ -92,6 +97,7 @@ public:
     [[nodiscard]] const char *closeReason() const noexcept { return closeReason_; }
     [[nodiscard]] bool readPaused() const noexcept { return readPaused_; }
     [[nodiscard]] std::size_t pendingOutput() const noexcept { return out_.readable(); }
+    [[nodiscard]] std::size_t pendingInput() const noexcept { return in_.readable(); }
     [[nodiscard]] std::uint64_t lingerDeadline() const noexcept { return lingerDeadline_; }
 
 private:
@@ -106,6 +112,7 @@ private:
     void finishStop() noexcept;
     void close(const char *reason) noexcept;
     void deferSelf() noexcept;
+    void active() noexcept;
 
     EventLoop &loop_;
     UniqueFd fd_;
@@ -114,6 +121,7 @@ private:
     std::unique_ptr<Service> service_;
     const ConnectionLimits &limits_;
     ConnectionOwner &owner_;
+    IdleList *idle_ = nullptr;
     Buffer in_;
     Buffer out_;
     ConnState state_ = ConnState::Open;

@@ -4,8 +4,6 @@
 #include <cerrno>
 #include <cstdlib>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <system_error>
@@ -16,6 +14,7 @@
 
 #include "common/errors.h"
 #include "log.h"
+#include "socket_options.h"
 
 namespace pisock {
 
@@ -86,7 +85,7 @@ bool sameEndpoints(const std::vector<Endpoint> &a, const std::vector<Endpoint> &
 Server::Server(EventLoop &loop, CommandLine cmd, Settings settings)
     : loop_(loop), cmd_(std::move(cmd)), settings_(std::move(settings)),
       reserveFd_(::open("/dev/null", O_RDONLY | O_CLOEXEC)), listeners_(loop, *this, reserveFd_),
-      notifier_(notifySystemd, watchdogUsec())
+      notifier_(notifySystemd, watchdogUsec()), refusals_(loop, limits_.lingerMs)
 {
     applySettings();
 }
@@ -105,8 +104,20 @@ void Server::applySettings() noexcept
     limits_.maxInput = settings_.maxMessage + limits_.ioBudget + 2;
 }
 
+void Server::checkFdLimit() noexcept
+{
+    const std::size_t want = settings_.maxConnections + kSpareFds;
+    const std::size_t have = raiseFdLimit(want);
+    if (have < want)
+        log::notice("descriptor limit {} is below --max-connections {} + {}: past about {} "
+                    "clients, new ones get \"server busy\" (raise LimitNOFILE)",
+                    have, settings_.maxConnections, kSpareFds,
+                    have > kSpareFds ? have - kSpareFds : 0);
+}
+
 void Server::open()
 {
+    checkFdLimit();
     // Socket activation: systemd's sockets replace --listen (sd_listen_fds(3)).
     char **names = nullptr;
     const int passed = ::sd_listen_fds_with_names(1, &names);
@@ -134,10 +145,7 @@ std::unique_ptr<Service> Server::makeService(const std::string &peer, std::uint6
 void Server::refuse(UniqueFd fd, const std::string &peer, const char *why) noexcept
 {
     ++busyRefused_;
-    static constexpr std::string_view kBusy = "error: server busy\n";
-    [[maybe_unused]] auto n =
-            ::send(fd.get(), kBusy.data(), kBusy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    ::shutdown(fd.get(), SHUT_WR);
+    refusals_.refuse(std::move(fd), kBusyLine);
     // Rate-limited: a flood of refused clients must not flood the log.
     if (lastBusyLogMs_ == 0 || loop_.now() - lastBusyLogMs_ >= 1000) {
         log::warning("refused {} ({}); {} refused so far", peer, why, busyRefused_);
@@ -145,22 +153,35 @@ void Server::refuse(UniqueFd fd, const std::string &peer, const char *why) noexc
     }
 }
 
+void Server::deny(UniqueFd fd, const std::string &peer) noexcept
+{
+    ++denied_;
+    fd.reset(); // at once, and without a word: nothing to learn for a peer not allowed
+    if (lastDenyLogMs_ == 0 || loop_.now() - lastDenyLogMs_ >= 1000) {
+        log::warning("denied {} (--allow/--deny); {} denied so far", peer, denied_);
+        lastDenyLogMs_ = loop_.now();
+    }
+}
+
 void Server::onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) noexcept
 {
     try {
+        if (!peerAllowed(peer, settings_.allow, settings_.deny)) {
+            deny(std::move(fd), formatAddress(peer));
+            return;
+        }
         if (connections_.size() >= settings_.maxConnections) {
             refuse(std::move(fd), formatAddress(peer), "server busy");
             return;
         }
-        if (peer.family() != AF_UNIX) {
-            int one = 1;
-            ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        }
+        if (peer.family() != AF_UNIX)
+            tuneAcceptedSocket(fd.get(), settings_.keepaliveSec);
         const std::uint64_t id = nextId_++;
         const std::string name = formatAddress(peer);
         auto conn = std::make_unique<Connection>(loop_, std::move(fd), peer, id,
                                                  makeService(name, id), limits_, *this);
         Connection &ref = *conn;
+        ref.watchIdle(idle_);
         connections_.emplace(id, std::move(conn));
         ++served_;
         const log::Peer who{ ref.peer(), id };
@@ -203,12 +224,27 @@ void Server::onTick() noexcept
         if (it != connections_.end())
             it->second->checkLinger(now);
     }
+    refusals_.expire(now);
+    closeIdle(now);
+    // Out of descriptors earlier: take the spare back before accepting again.
+    if (!reserveFd_)
+        reserveFd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     listeners_.retry();
     if (stopping_ && now >= stopDeadline_)
         closeAll("shutdown timeout");
     updateStatus();
     notifier_.tick(now);
     log::flushSuppressed();
+}
+
+void Server::closeIdle(std::uint64_t now) noexcept
+{
+    if (settings_.idleTimeoutSec == 0)
+        return;
+    // Only the least recently active are looked at: the cost does not grow with the number of
+    // connections.
+    while (auto *node = idle_.popExpired(now, settings_.idleTimeoutSec * 1000ull))
+        static_cast<Connection *>(node)->abort("idle timeout");
 }
 
 void Server::closeAll(const char *reason) noexcept
@@ -287,6 +323,7 @@ void Server::reload() noexcept
         }
         settings_ = std::move(next);
         applySettings();
+        checkFdLimit();
         log::info("configuration reloaded{}", notes);
     } catch (const std::exception &e) {
         log::error("reload rejected, old settings kept: {}", e.what());

@@ -14,7 +14,9 @@
 #include "listener.h"
 #include "notify.h"
 #include "options.h"
+#include "refusal.h"
 #include "settings.h"
+#include "timeouts.h"
 
 namespace pisock {
 
@@ -50,6 +52,9 @@ public:
 private:
     void applySettings() noexcept;
     void refuse(UniqueFd fd, const std::string &peer, const char *why) noexcept;
+    void deny(UniqueFd fd, const std::string &peer) noexcept;
+    void closeIdle(std::uint64_t now) noexcept;
+    void checkFdLimit() noexcept;
     void onTick() noexcept;
     // Closes every connection now and ends the loop (shutdown deadline, second signal).
     void closeAll(const char *reason) noexcept;
@@ -64,6 +69,8 @@ private:
     UniqueFd reserveFd_; // spare descriptor for EMFILE (STYLE.md section 4)
     ListenSet listeners_;
     Notifier notifier_;
+    IdleList idle_; // every connection, least recently active first
+    RefusalQueue refusals_; // busy clients waiting for their FIN
     std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
     std::deque<std::pair<std::uint64_t, std::uint64_t>> lingering_; // (deadline, id), in order
     std::uint64_t nextId_ = 1;
@@ -71,6 +78,8 @@ private:
     std::uint64_t messages_ = 0; // of closed connections
     std::uint64_t lastBusyLogMs_ = 0;
     std::uint64_t busyRefused_ = 0;
+    std::uint64_t lastDenyLogMs_ = 0;
+    std::uint64_t denied_ = 0;
     std::uint64_t stopDeadline_ = 0;
     bool stopping_ = false;
 };

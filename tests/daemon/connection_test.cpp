@@ -263,3 +263,19 @@ TEST_CASE("drain answers every message queued before it, beyond one read's budge
     CHECK(got.find("partial") == std::string::npos);
     CHECK(f.conn->messages() == 1500);
 }
+
+TEST_CASE("a connection stays on its idle list while open and leaves it when closed",
+          "[connection]")
+{
+    Fixture f;
+    IdleList idle;
+    f.conn->watchIdle(idle);
+    CHECK(f.conn->linked());
+    f.write("hello\n");
+    std::string got;
+    CHECK(f.runUntil([&] { return (got += f.read()).size() >= 18; }));
+    CHECK(f.conn->linked());
+    f.conn->abort("idle timeout");
+    CHECK(f.closed);
+    CHECK(idle.empty());
+}

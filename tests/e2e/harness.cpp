@@ -1,5 +1,6 @@
 #include "harness.h"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstdlib>
@@ -7,6 +8,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pty.h>
@@ -16,6 +18,7 @@
 #include <stdexcept>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -81,6 +84,9 @@ struct Env {
             bool skip = false;
             for (const auto &name : drop)
                 skip = skip || kv.starts_with(name + "=");
+            // An extra NAME=value replaces the inherited one.
+            for (const auto &set : extra)
+                skip = skip || kv.starts_with(set.substr(0, set.find('=') + 1));
             if (!skip)
                 strings.emplace_back(kv);
         }
@@ -146,8 +152,8 @@ ProcessResult runProcess(const std::vector<std::string> &argvIn, std::string_vie
     const std::string errPath = dir.path() + "/stderr";
     std::vector<std::string> args = argvIn;
     auto argv = argvOf(args);
-    Env env(extra, { "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET", "JOURNAL_STREAM",
-                     "WATCHDOG_USEC", "WATCHDOG_PID" });
+    Env env(extra, { "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET",
+                     "JOURNAL_STREAM", "WATCHDOG_USEC", "WATCHDOG_PID" });
 
     const pid_t pid = ::fork();
     if (pid < 0)
@@ -297,16 +303,23 @@ UniqueFd closedLoopbackPort()
     return fd;
 }
 
-UniqueFd listenLoopback(bool ipv6)
+UniqueFd listenLoopback(bool ipv6, int backlog, bool v4mapped)
 {
-    UniqueFd fd(::socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    UniqueFd fd(::socket(ipv6 || v4mapped ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd)
         die("socket");
     int one = 1;
     ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     sockaddr_storage ss{};
     socklen_t len = 0;
-    if (ipv6) {
+    if (v4mapped) {
+        int zero = 0;
+        ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+        auto *a = reinterpret_cast<sockaddr_in6 *>(&ss);
+        a->sin6_family = AF_INET6;
+        ::inet_pton(AF_INET6, "::ffff:127.0.0.1", &a->sin6_addr);
+        len = sizeof(*a);
+    } else if (ipv6) {
         auto *a = reinterpret_cast<sockaddr_in6 *>(&ss);
         a->sin6_family = AF_INET6;
         a->sin6_addr = in6addr_loopback;
@@ -319,7 +332,7 @@ UniqueFd listenLoopback(bool ipv6)
     }
     if (::bind(fd.get(), reinterpret_cast<sockaddr *>(&ss), len) != 0)
         die("bind");
-    if (::listen(fd.get(), 1024) != 0)
+    if (::listen(fd.get(), backlog) != 0)
         die("listen");
     return fd;
 }
@@ -385,7 +398,7 @@ Daemon::Daemon(std::vector<std::string> args, DaemonOptions options)
     extra.push_back("NOTIFY_SOCKET=" + notifyName);
     std::vector<int> pass;
     if (options.socketActivation) {
-        listener = listenLoopback(options.ipv6);
+        listener = listenLoopback(options.ipv6, options.backlog, options.v4mapped);
         port_ = localPort(listener.get());
         pass.push_back(listener.get());
     }
@@ -419,7 +432,8 @@ Daemon::Daemon(std::vector<std::string> args, DaemonOptions options)
     try {
         start(args, options, extra, pass);
     } catch (...) {
-        stopJournal(); // a joinable thread must not be destroyed
+        stopReader(); // joinable threads must not be destroyed
+        stopJournal();
         throw;
     }
 }
@@ -442,6 +456,7 @@ void Daemon::start(std::vector<std::string> args, const DaemonOptions &options,
     if (pid_ < 0)
         die("fork");
     if (pid_ == 0) {
+        // Nothing but async-signal-safe calls from here: the parent has threads.
         int err = ::open(logPath_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
         ::dup2(devnull, 0);
@@ -470,6 +485,7 @@ void Daemon::start(std::vector<std::string> args, const DaemonOptions &options,
         ::_exit(127);
     }
 
+    reader_ = std::thread([this] { readNotifications(); });
     if (options.waitReady && !waitForNotification("READY=1", 15s)) {
         const std::string log = this->log();
         stop(SIGKILL);
@@ -544,13 +560,23 @@ bool Daemon::waitForNotifications(std::string_view needle, std::size_t n, bool p
                                   std::chrono::milliseconds timeout)
 {
     const auto deadline = Clock::now() + timeout;
+    const auto count = [&] {
+        return static_cast<std::size_t>(
+                std::count_if(notes_.begin(), notes_.end(), [&](const std::string &note) {
+                    return prefix ? note.starts_with(needle) : note == needle;
+                }));
+    };
+    std::unique_lock lock(notesMutex_);
     for (;;) {
-        if (countNotifications(needle, prefix) >= n)
+        if (count() >= n)
             return true;
-        if (exited() || Clock::now() >= deadline)
+        lock.unlock();
+        const bool gone = exited();
+        lock.lock();
+        if (gone || Clock::now() >= deadline)
             return false;
-        pollfd p{ notify_.get(), POLLIN, 0 };
-        ::poll(&p, 1, std::min(remainingMs(deadline), 50)); // 50: notice an early exit
+        // 50 ms: notice an early exit, which no notification announces.
+        notesChanged_.wait_for(lock, std::min<Clock::duration>(deadline - Clock::now(), 50ms));
     }
 }
 
@@ -560,7 +586,15 @@ Daemon::~Daemon()
         ::kill(pid_, SIGKILL);
         waitFor(pid_, Clock::now() + 10s);
     }
+    stopReader();
     stopJournal();
+}
+
+void Daemon::stopReader()
+{
+    stopReading_ = true;
+    if (reader_.joinable())
+        reader_.join();
 }
 
 void Daemon::stopJournal()
@@ -614,21 +648,31 @@ bool Daemon::waitForLog(std::string_view needle, std::chrono::milliseconds timeo
     }
 }
 
-std::vector<std::string> Daemon::notifications()
+void Daemon::readNotifications()
 {
     char buf[4096];
-    for (;;) {
+    while (!stopReading_) {
+        pollfd p{ notify_.get(), POLLIN, 0 };
+        if (::poll(&p, 1, 50) <= 0) // 50 ms: notice stopReading_
+            continue;
         const ssize_t n = ::recv(notify_.get(), buf, sizeof(buf), 0);
         if (n < 0)
-            break;
+            continue;
         // One datagram may carry several NAME=value lines.
         std::string_view all(buf, static_cast<std::size_t>(n));
+        std::lock_guard lock(notesMutex_);
         while (!all.empty()) {
             const auto nl = all.find('\n');
             notes_.emplace_back(all.substr(0, nl));
             all.remove_prefix(nl == std::string_view::npos ? all.size() : nl + 1);
         }
+        notesChanged_.notify_all();
     }
+}
+
+std::vector<std::string> Daemon::notifications()
+{
+    std::lock_guard lock(notesMutex_);
     return notes_;
 }
 
@@ -637,7 +681,43 @@ bool Daemon::waitForNotification(std::string_view needle, std::chrono::milliseco
     return waitForNotifications(needle, 1, false, timeout);
 }
 
-Client::Client(const std::string &host, std::uint16_t port)
+ProcessStats processStats(pid_t pid)
+{
+    ProcessStats stats;
+    const std::string dir = "/proc/" + std::to_string(pid);
+    std::istringstream status(readFile(dir + "/status"));
+    for (std::string line; std::getline(status, line);) {
+        if (line.rfind("VmRSS:", 0) == 0)
+            stats.rssKiB = std::stol(line.substr(6));
+        else if (line.rfind("VmHWM:", 0) == 0)
+            stats.peakRssKiB = std::stol(line.substr(6));
+    }
+    // Fields after "(comm)": state is field 3, utime 14, stime 15 (proc(5)), in clock ticks.
+    const std::string stat = readFile(dir + "/stat");
+    std::istringstream fields(stat.substr(stat.rfind(')') + 1));
+    std::vector<std::string> f{ std::istream_iterator<std::string>(fields), {} };
+    if (f.size() > 12)
+        stats.cpuSeconds = static_cast<double>(std::stoull(f[11]) + std::stoull(f[12])) /
+                           static_cast<double>(::sysconf(_SC_CLK_TCK));
+    return stats;
+}
+
+std::size_t raiseFdLimit(std::size_t want)
+{
+    rlimit lim{};
+    ::getrlimit(RLIMIT_NOFILE, &lim);
+    if (lim.rlim_cur >= want)
+        return lim.rlim_cur;
+    rlimit wanted{ want, std::max<rlim_t>(want, lim.rlim_max) };
+    if (::setrlimit(RLIMIT_NOFILE, &wanted) != 0) { // not root: as far as the hard limit
+        wanted = { lim.rlim_max, lim.rlim_max };
+        ::setrlimit(RLIMIT_NOFILE, &wanted);
+    }
+    ::getrlimit(RLIMIT_NOFILE, &lim);
+    return lim.rlim_cur;
+}
+
+Client::Client(const std::string &host, std::uint16_t port, const std::string &source)
 {
     sockaddr_storage ss{};
     socklen_t len = 0;
@@ -665,6 +745,13 @@ Client::Client(const std::string &host, std::uint16_t port)
     fd_.reset(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd_)
         die("socket");
+    if (!source.empty()) {
+        sockaddr_in from{};
+        from.sin_family = AF_INET;
+        ::inet_pton(AF_INET, source.c_str(), &from.sin_addr);
+        if (::bind(fd_.get(), reinterpret_cast<sockaddr *>(&from), sizeof(from)) != 0)
+            die("bind to " + source);
+    }
     if (::connect(fd_.get(), reinterpret_cast<sockaddr *>(&ss), len) != 0)
         die("connect to " + host + ":" + std::to_string(port));
 }
@@ -699,6 +786,7 @@ bool Client::fill(Clock::time_point deadline)
     if (n <= 0) {
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
             return true;
+        error_ = n < 0 ? errno : 0;
         eof_ = true;
         return false;
     }
