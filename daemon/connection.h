@@ -122,6 +122,7 @@ private:
     bool eofPending_ = false; // EPOLLRDHUP seen: the peer's FIN is queued
     bool eofSeen_ = false;
     bool shutDown_ = false; // our FIN is sent
+    std::size_t readHint_ = Buffer::kMinCapacity; // grows while reads fill their block
     std::uint64_t startedMs_;
     std::uint64_t lingerDeadline_ = 0;
     std::uint64_t bytesIn_ = 0;
