@@ -1,11 +1,66 @@
-// pisock: placeholder until the client lands; it links common/ to keep the layering honest.
+// pisock: the client (SPEC.md section 3). Parses the command line, connects, and runs the
+// interactive mode on a terminal or the pipelined mode otherwise.
 
 #include <cstdio>
+#include <exception>
+#include <unistd.h>
 
-#include "common/errors.h"
+#include "connect.h"
+#include "exchange.h"
+#include "options.h"
+#include "pipe.h"
+#include "status.h"
+#include "terminal.h"
 
-int main()
+namespace pisock {
+
+namespace {
+
+int run(const ClientOptions &options)
 {
-    std::fputs("pisock: the client is not built yet; use nc HOST 8888 meanwhile\n", stderr);
-    return pisock::kExitUnavailable;
+    Failure failure;
+    UniqueFd socket = connectTo(options.endpoint, options.family, options.timeout, failure);
+    if (!socket) {
+        std::fprintf(stderr, "pisock: %s\n", failure.reason.c_str());
+        return failure.status;
+    }
+    const std::string name = options.endpoint.toString();
+    std::optional<Framing> framing;
+    if (!options.raw)
+        framing = options.framing;
+
+    const bool interactive = options.messages.empty() && !options.raw && ::isatty(STDIN_FILENO) &&
+                             ::isatty(STDOUT_FILENO);
+    if (interactive) {
+        Terminal terminal(options, name + "> ");
+        Exchange exchange(std::move(socket), framing, terminal, name, options.timeout);
+        return terminal.run(exchange);
+    }
+    StdoutSink sink(options.hex, options.raw);
+    Exchange exchange(std::move(socket), framing, sink, name, options.timeout);
+    return runPipe(exchange, sink, options);
+}
+
+} // namespace
+
+} // namespace pisock
+
+int main(int argc, char **argv)
+{
+    using namespace pisock;
+    // SIGPIPE stays as it is: `pisock | head -1` ends quietly like cat when the reader goes
+    // away. The socket is written with MSG_NOSIGNAL, so a server that leaves never kills us.
+    try {
+        const CommandLine cmd = parseCommandLine(argc, argv);
+        if (cmd.exitNow)
+            return kStatusOk;
+        // `pisock bench` (a later issue) is dispatched here, before the plain client runs.
+        return run(cmd.options);
+    } catch (const UsageError &e) {
+        std::fprintf(stderr, "pisock: %s\n", e.what());
+        return kStatusUsage;
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "pisock: internal error: %s\n", e.what());
+        return kStatusNetwork;
+    }
 }

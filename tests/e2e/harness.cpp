@@ -9,10 +9,12 @@
 #include <fstream>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pty.h>
 #include <random>
 #include <signal.h>
 #include <sstream>
 #include <stdexcept>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -70,10 +72,13 @@ struct Env {
 
     explicit Env(const std::vector<std::string> &extra, const std::vector<std::string> &unset)
     {
+        std::vector<std::string> drop = unset;
+        for (const auto &kv : extra)
+            drop.push_back(kv.substr(0, kv.find('='))); // an extra NAME=value replaces NAME
         for (char **e = environ; *e; ++e) {
             std::string_view kv(*e);
             bool skip = false;
-            for (const auto &name : unset)
+            for (const auto &name : drop)
                 skip = skip || kv.starts_with(name + "=");
             if (!skip)
                 strings.emplace_back(kv);
@@ -132,7 +137,7 @@ std::string TempDir::write(const std::string &name, std::string_view contents) c
 }
 
 ProcessResult runProcess(const std::vector<std::string> &argvIn, std::string_view input,
-                         std::chrono::milliseconds timeout)
+                         std::chrono::milliseconds timeout, const std::vector<std::string> &extra)
 {
     TempDir dir;
     const std::string inPath = dir.write("stdin", input);
@@ -140,7 +145,7 @@ ProcessResult runProcess(const std::vector<std::string> &argvIn, std::string_vie
     const std::string errPath = dir.path() + "/stderr";
     std::vector<std::string> args = argvIn;
     auto argv = argvOf(args);
-    Env env({}, { "LISTEN_FDS", "LISTEN_PID", "NOTIFY_SOCKET" });
+    Env env(extra, { "LISTEN_FDS", "LISTEN_PID", "NOTIFY_SOCKET" });
 
     const pid_t pid = ::fork();
     if (pid < 0)
@@ -167,6 +172,127 @@ ProcessResult runProcess(const std::vector<std::string> &argvIn, std::string_vie
     r.out = readFile(outPath);
     r.err = readFile(errPath);
     return r;
+}
+
+PtyProcess::PtyProcess(const std::vector<std::string> &argvIn, const std::vector<std::string> &env)
+{
+    std::vector<std::string> args = argvIn;
+    auto argv = argvOf(args);
+    std::vector<std::string> extra = { "TERM=xterm", "COLUMNS=80", "LINES=24" };
+    extra.insert(extra.end(), env.begin(), env.end());
+    Env envp(extra, { "LISTEN_FDS", "LISTEN_PID", "NOTIFY_SOCKET", "TERM", "COLUMNS", "LINES" });
+    winsize ws{};
+    ws.ws_row = 24;
+    ws.ws_col = 80;
+    int master = -1;
+    pid_ = ::forkpty(&master, nullptr, nullptr, &ws);
+    if (pid_ < 0)
+        die("forkpty");
+    if (pid_ == 0) {
+        ::execve(argv[0], argv.data(), envp.pointers.data());
+        ::_exit(127);
+    }
+    master_.reset(master);
+    ::fcntl(master, F_SETFD, FD_CLOEXEC);
+    ::fcntl(master, F_SETFL, ::fcntl(master, F_GETFL) | O_NONBLOCK);
+}
+
+PtyProcess::~PtyProcess()
+{
+    if (pid_ > 0 && status_ < 0) {
+        ::kill(pid_, SIGKILL);
+        pisock::test::waitFor(pid_, Clock::now() + 10s);
+    }
+}
+
+void PtyProcess::type(std::string_view keys)
+{
+    while (!keys.empty()) {
+        const ssize_t n = ::write(master_.get(), keys.data(), keys.size());
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+            // The program may be blocked writing to the terminal: read its output meanwhile.
+            fill(Clock::now() + 10ms);
+            continue;
+        }
+        if (n < 0)
+            die("write to pty");
+        keys.remove_prefix(static_cast<std::size_t>(n));
+    }
+}
+
+bool PtyProcess::fill(Clock::time_point deadline)
+{
+    pollfd p{ master_.get(), POLLIN, 0 };
+    if (::poll(&p, 1, remainingMs(deadline)) <= 0)
+        return false;
+    char buf[4096];
+    const ssize_t n = ::read(master_.get(), buf, sizeof(buf));
+    if (n > 0) {
+        output_.append(buf, static_cast<std::size_t>(n));
+        return true;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return true;
+    return false; // EIO: the program closed the terminal
+}
+
+bool PtyProcess::waitFor(std::string_view needle, std::chrono::milliseconds timeout,
+                         std::size_t from)
+{
+    const auto deadline = Clock::now() + timeout;
+    const auto found = [&] {
+        return output_.size() > from && output_.find(needle, from) != std::string::npos;
+    };
+    for (;;) {
+        if (found())
+            return true;
+        if (Clock::now() >= deadline)
+            return false;
+        if (!fill(deadline) && exited())
+            return found();
+    }
+}
+
+bool PtyProcess::exited()
+{
+    if (status_ < 0) {
+        if (auto s = pisock::test::waitFor(pid_, Clock::now()))
+            status_ = *s;
+    }
+    return status_ >= 0;
+}
+
+int PtyProcess::wait(std::chrono::milliseconds timeout)
+{
+    const auto deadline = Clock::now() + timeout;
+    // Keep reading: a program blocked on a full terminal would never exit.
+    while (!exited()) {
+        if (Clock::now() >= deadline)
+            return -1;
+        fill(std::min(deadline, Clock::now() + 20ms));
+    }
+    while (fill(Clock::now())) {
+    }
+    return status_;
+}
+
+UniqueFd acceptWithin(int listenFd, std::chrono::milliseconds timeout)
+{
+    pollfd p{ listenFd, POLLIN, 0 };
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0)
+        return {};
+    return UniqueFd(::accept4(listenFd, nullptr, nullptr, SOCK_CLOEXEC));
+}
+
+UniqueFd closedLoopbackPort()
+{
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (!fd || ::bind(fd.get(), reinterpret_cast<sockaddr *>(&a), sizeof(a)) != 0)
+        die("bind");
+    return fd;
 }
 
 UniqueFd listenLoopback(bool ipv6)

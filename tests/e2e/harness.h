@@ -43,9 +43,42 @@ struct ProcessResult {
     std::string err;
 };
 
-// Runs a program to completion (killed after timeout) with stdin from input.
+// Runs a program to completion (killed after timeout) with stdin from input; env adds
+// NAME=value entries to the environment.
 ProcessResult runProcess(const std::vector<std::string> &argv, std::string_view input = {},
-                         std::chrono::milliseconds timeout = 20s);
+                         std::chrono::milliseconds timeout = 20s,
+                         const std::vector<std::string> &env = {});
+
+// A program run on a fresh pseudo-terminal (80x24, TERM=xterm), as a person would: the test
+// types into it and reads the screen output, raw with escape sequences.
+class PtyProcess
+{
+public:
+    PtyProcess(const std::vector<std::string> &argv, const std::vector<std::string> &env = {});
+    ~PtyProcess();
+    PtyProcess(const PtyProcess &) = delete;
+    PtyProcess &operator=(const PtyProcess &) = delete;
+
+    void type(std::string_view keys);
+    // Reads until the output after position `from` contains needle; true if it came in time.
+    bool waitFor(std::string_view needle, std::chrono::milliseconds timeout = 10s,
+                 std::size_t from = 0);
+    // Everything the program wrote to the terminal so far.
+    [[nodiscard]] const std::string &output() const { return output_; }
+    // Waits for the exit (reading the output meanwhile); the status, or -1 on timeout.
+    int wait(std::chrono::milliseconds timeout = 10s);
+
+    // True once the program has exited (status in wait()).
+    bool exited();
+
+private:
+    bool fill(Clock::time_point deadline);
+
+    UniqueFd master_;
+    pid_t pid_ = -1;
+    int status_ = -1;
+    std::string output_;
+};
 
 // A TCP socket bound to 127.0.0.1 (or ::1) on a free port and listening.
 UniqueFd listenLoopback(bool ipv6 = false);
@@ -99,6 +132,8 @@ public:
     // Connects to host:port ("127.0.0.1", "::1") or, with port 0, to the unix socket at host.
     Client(const std::string &host, std::uint16_t port);
     explicit Client(std::uint16_t port) : Client("127.0.0.1", port) {}
+    // Wraps a connected socket, e.g. one accepted by a stand-in server.
+    explicit Client(UniqueFd fd) : fd_(std::move(fd)) {}
 
     [[nodiscard]] int fd() const { return fd_.get(); }
     void send(std::string_view data);
@@ -119,6 +154,13 @@ private:
     std::string pending_;
     bool eof_ = false;
 };
+
+// Accepts one connection on a listening socket within timeout; an invalid fd otherwise.
+UniqueFd acceptWithin(int listenFd, std::chrono::milliseconds timeout = 10s);
+
+// A bound, not listening, loopback TCP socket: connecting to its port is refused for as long
+// as it lives, and no other process can take the port meanwhile.
+UniqueFd closedLoopbackPort();
 
 std::string randomBytes(std::size_t n, unsigned seed = 1);
 

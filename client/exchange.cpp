@@ -1,0 +1,270 @@
+#include "exchange.h"
+
+#include <cerrno>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include "common/errors.h"
+#include "options.h"
+
+namespace pisock {
+
+namespace {
+
+constexpr std::size_t kReadSize = 64 * 1024;
+constexpr int kReadsPerWakeup = 4; // then let poll() look at stdin and the terminal again
+
+} // namespace
+
+Exchange::Exchange(UniqueFd socket, std::optional<Framing> framing, ReplySink &sink,
+                   std::string name, std::optional<std::chrono::milliseconds> timeout)
+    : socket_(std::move(socket)), sink_(sink), name_(std::move(name)), timeout_(timeout)
+{
+    if (framing)
+        codec_.emplace(*framing, kMaxReply);
+}
+
+void Exchange::send(std::string_view message)
+{
+    if (!codec_) {
+        sendBytes(message);
+        return;
+    }
+    if (state_ != State::Running || finishing_ || sendFailed_)
+        return;
+    if (codec_->framing() == Framing::Raw) {
+        if (message.empty())
+            return; // zero bytes never reach the server, so no reply would ever come
+        waiting_.emplace_back(message);
+        waitingBytes_ += message.size();
+        promote(Clock::now());
+        return;
+    }
+    if (outstanding_ == 0)
+        lastActivity_ = Clock::now();
+    out_.append(message);
+    out_.append("\n");
+    ++sent_;
+    ++outstanding_;
+}
+
+void Exchange::sendBytes(std::string_view data)
+{
+    if (state_ == State::Running && !finishing_ && !sendFailed_)
+        out_.append(data);
+}
+
+void Exchange::finish()
+{
+    if (finishing_)
+        return;
+    finishing_ = true;
+    lastActivity_ = Clock::now();
+    update();
+}
+
+// Raw framing: the next message goes out only when the previous one is answered.
+void Exchange::promote(Clock::time_point now)
+{
+    if (outstanding_ > 0 || waiting_.empty() || sendFailed_)
+        return;
+    out_.append(waiting_.front());
+    waitingBytes_ -= waiting_.front().size();
+    waiting_.pop_front();
+    ++sent_;
+    ++outstanding_;
+    lastActivity_ = now;
+}
+
+bool Exchange::wantsInput() const noexcept
+{
+    return state_ == State::Running && !finishing_ && !sendFailed_ && !peerEof_ &&
+           out_.readable() + waitingBytes_ < kHighWater;
+}
+
+short Exchange::events() const noexcept
+{
+    if (state_ != State::Running)
+        return 0;
+    short events = peerEof_ ? 0 : POLLIN;
+    if (!out_.empty() && !sendFailed_)
+        events |= POLLOUT;
+    return events;
+}
+
+void Exchange::onReady(short revents, Clock::time_point now)
+{
+    // POLLERR/POLLHUP: the next recv() or send() says what happened.
+    if (state_ == State::Running && (revents & (POLLOUT | POLLERR)))
+        writeSome();
+    if (state_ == State::Running && (revents & (POLLIN | POLLHUP | POLLERR)))
+        readSome(now);
+    update();
+}
+
+void Exchange::writeSome()
+{
+    while (!out_.empty() && !sendFailed_) {
+        const ssize_t n =
+                ::send(socket_.get(), out_.data(), out_.readable(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            out_.consume(static_cast<std::size_t>(n));
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        // EPIPE, ECONNRESET: the server stopped reading. Keep reading what it still sends; the
+        // end (EOF or reset) says how the session went.
+        sendFailed_ = true;
+        out_.clear();
+        waiting_.clear();
+        waitingBytes_ = 0;
+    }
+    if (out_.empty())
+        out_.release();
+}
+
+void Exchange::readSome(Clock::time_point now)
+{
+    for (int i = 0; i < kReadsPerWakeup && state_ == State::Running && !peerEof_; ++i) {
+        const auto span = in_.writable(kReadSize);
+        const ssize_t n = ::recv(socket_.get(), span.data(), span.size(), MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        if (n < 0) {
+            fail(kStatusNetwork, "connection to " + name_ + " lost: " + errnoText(errno));
+            return;
+        }
+        if (n == 0) {
+            onEof(now);
+            return;
+        }
+        in_.commit(static_cast<std::size_t>(n));
+        sink_.received({ span.data(), static_cast<std::size_t>(n) });
+        lastActivity_ = now;
+        decode(now);
+        if (static_cast<std::size_t>(n) < span.size())
+            return; // a short read: the socket is empty, spare a recv() that says EAGAIN
+    }
+}
+
+void Exchange::decode(Clock::time_point now)
+{
+    if (!codec_) {
+        in_.consume(in_.readable());
+        return;
+    }
+    for (;;) {
+        std::string_view message;
+        switch (codec_->next(in_, message)) {
+        case LineCodec::Result::Message:
+            deliver(message, now);
+            break;
+        case LineCodec::Result::TooLong:
+            sink_.warning("a reply longer than " + std::to_string(kMaxReply) +
+                          " bytes was discarded");
+            deliver(std::nullopt, now); // answered, even if not shown
+            break;
+        case LineCodec::Result::NeedMore:
+            return;
+        }
+        if (codec_->framing() == Framing::Raw)
+            return; // one read, one reply
+    }
+}
+
+void Exchange::deliver(std::optional<std::string_view> text, Clock::time_point now)
+{
+    if (outstanding_ > 0) {
+        --outstanding_;
+        ++replies_;
+    }
+    if (text)
+        sink_.reply(*text);
+    promote(now);
+}
+
+void Exchange::onEof(Clock::time_point now)
+{
+    peerEof_ = true;
+    if (codec_) {
+        if (auto last = codec_->finish(in_))
+            deliver(*last, now);
+    }
+    in_.clear();
+    in_.release();
+}
+
+void Exchange::update()
+{
+    if (state_ != State::Running)
+        return;
+    const bool allSent = out_.empty() && waiting_.empty();
+    if (finishing_ && allSent && !shutDown_ && !sendFailed_ && !peerEof_) {
+        ::shutdown(socket_.get(), SHUT_WR); // the server sees EOF after our last byte
+        shutDown_ = true;
+    }
+    if (!messageMode()) {
+        if (peerEof_)
+            state_ = State::Done;
+        return;
+    }
+    if (finishing_ && allSent && outstanding_ == 0) {
+        state_ = State::Done;
+        return;
+    }
+    if (peerEof_) {
+        const std::size_t unsent = waiting_.size();
+        if (outstanding_ + unsent == 0 && !finishing_)
+            fail(kStatusClosedEarly, "the server closed the connection");
+        else
+            fail(kStatusClosedEarly, "the server closed the connection after " +
+                                             std::to_string(replies_) + " of " +
+                                             std::to_string(sent_ + unsent) + " replies");
+    }
+}
+
+std::optional<Clock::time_point> Exchange::deadline() const
+{
+    if (!timeout_ || state_ != State::Running)
+        return std::nullopt;
+    const bool waiting = messageMode() ? outstanding_ > 0 : finishing_;
+    if (!waiting)
+        return std::nullopt;
+    return lastActivity_ + *timeout_;
+}
+
+void Exchange::checkTimeout(Clock::time_point now)
+{
+    const auto due = deadline();
+    if (!due || now < *due)
+        return;
+    if (messageMode())
+        fail(kStatusTimeout, "no reply from " + name_ + " within " + formatDuration(*timeout_) +
+                                     " (" + std::to_string(replies_) + " of " +
+                                     std::to_string(sent_) + " replies received)");
+    else
+        fail(kStatusTimeout, "nothing from " + name_ + " within " + formatDuration(*timeout_) +
+                                     " after the end of input");
+}
+
+int Exchange::pollTimeoutMs(Clock::time_point now) const
+{
+    const auto due = deadline();
+    if (!due)
+        return -1;
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(*due - now).count();
+    return static_cast<int>(std::max<long long>(left, 0));
+}
+
+void Exchange::fail(int status, std::string reason)
+{
+    state_ = State::Failed;
+    failure_ = { status, std::move(reason) };
+}
+
+} // namespace pisock

@@ -1,0 +1,215 @@
+#include "options.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+
+#include "version.h"
+
+namespace pisock {
+
+namespace {
+
+constexpr const char *kFooter =
+        R"(Addresses: HOST, HOST PORT, HOST:PORT, [IPV6]:PORT, PORT (on localhost), unix:/PATH.
+On a terminal pisock prompts and keeps a history; otherwise it sends every line of its input
+without waiting and prints the replies in order.
+
+Exit status: 0 all replies received, 1 network error (refused, reset, unknown host),
+2 usage, 3 timeout, 4 server closed the connection before all replies.
+)";
+
+std::optional<Endpoint> hostAndPort(std::string host, std::string_view portText, std::string &error)
+{
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
+    if (host.empty() || host.starts_with("unix:") ||
+        (host.find(':') != std::string::npos && host.find(':') == host.rfind(':'))) {
+        error = "'" + host + "' is not a host name or address (give the port once)";
+        return std::nullopt;
+    }
+    const auto port = parsePort(portText);
+    if (!port || *port == 0) {
+        error = "invalid port '" + std::string(portText) + "'";
+        return std::nullopt;
+    }
+    return Endpoint{ Endpoint::Kind::Inet, std::move(host), *port, {} };
+}
+
+std::optional<Endpoint> oneArgument(const std::string &text, std::string &error)
+{
+    const auto colons = std::count(text.begin(), text.end(), ':');
+    const bool digits = !text.empty() && std::all_of(text.begin(), text.end(),
+                                                     [](char c) { return c >= '0' && c <= '9'; });
+    if (text.starts_with("unix:") || (text.starts_with('[') && text.find("]:") != text.npos) ||
+        colons == 1 || digits) {
+        auto ep = parseEndpoint(text, error);
+        if (!ep)
+            return std::nullopt;
+        if (ep->kind == Endpoint::Kind::Inet && ep->port == 0) {
+            error = "port 0 is not a port to connect to";
+            return std::nullopt;
+        }
+        if (ep->kind == Endpoint::Kind::Inet && ep->host.empty())
+            ep->host = kDefaultHost;
+        return ep;
+    }
+    // A name, an IPv4 address, a bare IPv6 address or "[IPv6]": the default port.
+    return hostAndPort(text, std::to_string(kDefaultPort), error);
+}
+
+// The command line as text, checked and converted by applyValues().
+struct Arguments {
+    std::string host;
+    std::string port;
+    std::string framing;
+    std::string timeout;
+    bool ipv4 = false;
+    bool ipv6 = false;
+};
+
+void buildApp(CLI::App &app, ClientOptions &o, Arguments &a)
+{
+    app.set_version_flag("--version", std::string("pisock ") + kVersion);
+    app.footer(kFooter);
+    app.add_option("host", a.host,
+                   "name or address, HOST:PORT, [IPV6]:PORT or unix:/PATH (default localhost)")
+            ->type_name("");
+    app.add_option("port", a.port, "port (default 8888)")->type_name("");
+    app.add_option("-m,--message", o.messages,
+                   "send this message and print its reply, repeatable; no stdin")
+            ->type_name("TEXT")
+            ->allow_extra_args(false)
+            ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    auto *raw = app.add_flag("--raw", o.raw,
+                             "byte pipe to an echo server, like nc -N: stdin to the server, "
+                             "everything back to stdout");
+    app.add_flag("--hex", o.hex, "show what arrives as a hex dump (like hexdump -C)");
+    auto *fr = app.add_option("--framing", a.framing,
+                              "line: a reply ends at \\n, messages are pipelined; raw: each "
+                              "read is a reply, one message at a time (default line)")
+                       ->type_name("line|raw");
+    app.add_option("--timeout", a.timeout,
+                   "seconds allowed for the connection and for each reply (e.g. 5, 0.5, "
+                   "250ms; default: no limit)")
+            ->type_name("SECONDS");
+    auto *v4 = app.add_flag("-4", a.ipv4, "IPv4 addresses only");
+    auto *v6 = app.add_flag("-6", a.ipv6, "IPv6 addresses only");
+    v4->excludes(v6);
+    raw->excludes(fr);
+    app.get_option("--message")->excludes(raw);
+}
+
+void applyValues(const CLI::App &app, ClientOptions &o, const Arguments &a)
+{
+    const std::string &framing = a.framing;
+    const std::string &timeout = a.timeout;
+    if (app.count("--framing")) {
+        if (framing == "line")
+            o.framing = Framing::Line;
+        else if (framing == "raw")
+            o.framing = Framing::Raw;
+        else
+            throw UsageError("--framing: '" + framing + "' is not one of line, raw");
+    }
+    if (app.count("--timeout")) {
+        const auto t = parseTimeout(timeout);
+        if (!t)
+            throw UsageError("--timeout: '" + timeout +
+                             "' is not a duration in seconds (e.g. 5, 0.5, 250ms)");
+        if (t->count() > 0)
+            o.timeout = *t;
+    }
+    if (a.ipv4)
+        o.family = AF_INET;
+    if (a.ipv6)
+        o.family = AF_INET6;
+    std::string error;
+    std::vector<std::string> target;
+    if (app.count("host"))
+        target.push_back(a.host);
+    if (app.count("port"))
+        target.push_back(a.port);
+    auto ep = parseTarget(target, error);
+    if (!ep)
+        throw UsageError(error);
+    if (ep->kind == Endpoint::Kind::Unix && o.family != AF_UNSPEC)
+        throw UsageError("-4 and -6 do not apply to a unix socket");
+    o.endpoint = std::move(*ep);
+}
+
+} // namespace
+
+std::optional<std::chrono::milliseconds> parseTimeout(std::string_view text)
+{
+    double value = 0;
+    const char *end = text.data() + text.size();
+    auto [ptr, ec] = std::from_chars(text.data(), end, value, std::chars_format::fixed);
+    if (ec != std::errc() || ptr == text.data() || !std::isfinite(value) || value < 0)
+        return std::nullopt;
+    const std::string_view unit(ptr, static_cast<std::size_t>(end - ptr));
+    double ms = 0;
+    if (unit.empty() || unit == "s")
+        ms = value * 1000;
+    else if (unit == "ms")
+        ms = value;
+    else
+        return std::nullopt;
+    if (ms > 24.0 * 3600 * 1000)
+        return std::nullopt; // a day is plenty; beyond it, poll()'s int would overflow
+    return std::chrono::milliseconds(static_cast<long long>(std::ceil(ms)));
+}
+
+std::string formatDuration(std::chrono::milliseconds duration)
+{
+    const auto ms = duration.count();
+    if (ms < 1000 || ms % 100 != 0)
+        return std::to_string(ms) + "ms";
+    return std::to_string(ms / 1000) + (ms % 1000 ? "." + std::to_string(ms % 1000 / 100) : "") +
+           "s";
+}
+
+std::optional<Endpoint> parseTarget(const std::vector<std::string> &args, std::string &error)
+{
+    switch (args.size()) {
+    case 0:
+        return Endpoint{ Endpoint::Kind::Inet, kDefaultHost, kDefaultPort, {} };
+    case 1:
+        return oneArgument(args[0], error);
+    case 2:
+        return hostAndPort(args[0], args[1], error);
+    default:
+        error = "too many arguments: give HOST [PORT]";
+        return std::nullopt;
+    }
+}
+
+CommandLine parseCommandLine(int argc, const char *const *argv)
+{
+    CommandLine cmd;
+    CLI::App app("pisock: talk to a pisockd (or any line or echo server) by hand or from "
+                 "scripts",
+                 "pisock");
+    Arguments arguments;
+    buildApp(app, cmd.options, arguments);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForVersion &e) {
+        std::puts(e.what());
+        cmd.exitNow = true;
+        return cmd;
+    } catch (const CLI::Success &) {
+        std::fputs(app.help().c_str(), stdout);
+        cmd.exitNow = true;
+        return cmd;
+    } catch (const CLI::ParseError &e) {
+        throw UsageError(std::string(e.what()) + " (see pisock --help)");
+    }
+    applyValues(app, cmd.options, arguments);
+    return cmd;
+}
+
+} // namespace pisock

@@ -1,0 +1,23 @@
+#pragma once
+
+#include <string>
+
+namespace pisock {
+
+// pisock's exit statuses (README "pisock, the client"). Small numbers as nc and curl use,
+// not sysexits: scripts test them with `case $?`.
+enum ExitStatus : int {
+    kStatusOk = 0, // every reply is in (or --raw: the server closed after our input)
+    kStatusNetwork = 1, // cannot resolve or connect, connection reset, other socket errors
+    kStatusUsage = 2, // bad command line
+    kStatusTimeout = 3, // --timeout passed while connecting or waiting for a reply
+    kStatusClosedEarly = 4, // the server closed before every message was answered
+};
+
+// Why pisock stops with a non-zero status; reason is the one line printed after "pisock: ".
+struct Failure {
+    int status = kStatusNetwork;
+    std::string reason;
+};
+
+} // namespace pisock

@@ -1,0 +1,226 @@
+#include "terminal.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <editline/readline.h>
+#include <filesystem>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "common/errors.h"
+
+namespace pisock {
+
+namespace {
+
+// libedit's callback takes no context pointer: the one Terminal that is running.
+Terminal *gActive = nullptr;
+
+} // namespace
+
+std::string historyPath()
+{
+    const char *state = std::getenv("XDG_STATE_HOME");
+    if (state && state[0] == '/')
+        return std::string(state) + "/pisock/history";
+    const char *home = std::getenv("HOME");
+    if (home && home[0] == '/')
+        return std::string(home) + "/.local/state/pisock/history";
+    return {};
+}
+
+std::string visible(std::string_view text)
+{
+    std::string out;
+    out.reserve(text.size());
+    for (char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if ((byte < 0x20 && c != '\t') || byte == 0x7f) {
+            out += '^';
+            out += static_cast<char>(byte ^ 0x40);
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+Terminal::Terminal(const ClientOptions &options, std::string prompt)
+    : hex_(options.hex), prompt_(std::move(prompt)), historyPath_(historyPath())
+{
+}
+
+Terminal::~Terminal()
+{
+    closeEditor();
+}
+
+void Terminal::loadHistory()
+{
+    using_history();
+    stifle_history(kHistoryLines);
+    if (!historyPath_.empty())
+        read_history(historyPath_.c_str()); // none yet is fine
+}
+
+void Terminal::saveHistory()
+{
+    if (historyPath_.empty())
+        return;
+    std::error_code ec;
+    const auto dir = std::filesystem::path(historyPath_).parent_path();
+    std::filesystem::create_directories(dir, ec);
+    // Written whole after each line: bounded by stifle_history(), and nothing is lost if the
+    // terminal goes away.
+    if (ec || write_history(historyPath_.c_str()) != 0) {
+        historyPath_.clear(); // say it once
+        printAbove("pisock: cannot save the history in " + dir.string() + "\n");
+    }
+}
+
+void Terminal::onLine(char *line)
+{
+    if (gActive)
+        gActive->handleLine(line);
+    std::free(line);
+}
+
+void Terminal::handleLine(char *line)
+{
+    if (!line) {
+        // Ctrl-D on an empty line: no more messages; the replies still owed are awaited.
+        inputDone_ = true;
+        exchange_->finish();
+        return;
+    }
+    lineDone_ = true;
+    if (line[0] != '\0') {
+        add_history(line);
+        saveHistory();
+    }
+    exchange_->send(line);
+}
+
+// Erases the prompt and the line being edited, all the rows it wraps over, leaving the cursor
+// at the start of the first. libedit cannot do it: its refresh forgets what is on the screen.
+void Terminal::eraseEditorRows()
+{
+    winsize ws{};
+    const std::size_t columns =
+            ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 80;
+    const auto point = static_cast<std::size_t>(std::max(rl_point, 0));
+    const std::size_t rowsUp = (prompt_.size() + point) / columns;
+    std::string seq = "\r";
+    if (rowsUp > 0)
+        seq += "\x1b[" + std::to_string(rowsUp) + "A";
+    seq += "\x1b[J"; // erase to the end of the screen
+    std::fputs(seq.c_str(), stdout);
+}
+
+// Prints text above the prompt, then draws the prompt and the half-typed line again.
+void Terminal::printAbove(std::string_view text)
+{
+    if (editing_)
+        eraseEditorRows();
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+    if (!editing_)
+        return;
+    rl_forced_update_display();
+}
+
+void Terminal::received(std::string_view bytes)
+{
+    if (hex_)
+        printAbove(dump_.format(bytes));
+}
+
+void Terminal::reply(std::string_view text)
+{
+    if (!hex_)
+        printAbove(visible(text) + "\n");
+}
+
+void Terminal::warning(std::string_view text)
+{
+    printAbove("pisock: " + std::string(text) + "\n");
+}
+
+// libedit turns the editor off before it hands over a line and leaves it off (its next read
+// would wait for a whole line): installing the handler again turns it on, empties the line
+// and draws the prompt.
+void Terminal::startLine()
+{
+    rl_callback_handler_install(prompt_.c_str(), &Terminal::onLine);
+    editing_ = true;
+}
+
+void Terminal::closeEditor()
+{
+    if (!editing_)
+        return;
+    if (inputDone_)
+        std::fputs("\n", stdout); // Ctrl-D left the cursor after the prompt
+    else
+        eraseEditorRows(); // leave no prompt behind
+    std::fflush(stdout);
+    rl_callback_handler_remove();
+    editing_ = false;
+    gActive = nullptr;
+}
+
+int Terminal::run(Exchange &exchange)
+{
+    exchange_ = &exchange;
+    rl_readline_name = "pisock";
+    loadHistory();
+    gActive = this;
+    startLine();
+
+    while (!exchange.done() && !exchange.failed()) {
+        pollfd fds[2] = {
+            { exchange.fd(), exchange.events(), 0 },
+            { inputDone_ ? -1 : STDIN_FILENO, POLLIN, 0 },
+        };
+        const int n = ::poll(fds, 2, exchange.pollTimeoutMs(Clock::now()));
+        if (n < 0 && errno != EINTR) {
+            warning("poll: " + errnoText(errno));
+            closeEditor();
+            return kStatusNetwork;
+        }
+        if (n > 0 && (fds[1].revents & POLLIN)) {
+            lineDone_ = false;
+            rl_callback_read_char();
+            if (inputDone_)
+                closeEditor(); // replies still owed are printed below, without a prompt
+            else if (lineDone_)
+                startLine();
+        } else if (n > 0 && fds[1].revents != 0) {
+            inputDone_ = true; // the terminal hung up: as Ctrl-D
+            exchange.finish();
+        }
+        if (n > 0 && fds[0].revents != 0)
+            exchange.onReady(fds[0].revents, Clock::now());
+        exchange.checkTimeout(Clock::now());
+    }
+    if (hex_ && dump_.offset() > 0)
+        printAbove(dump_.finish());
+
+    int status = kStatusOk;
+    if (exchange.failed()) {
+        const auto &f = exchange.failure();
+        // Closed with nothing owed (after quit, or an idle timeout): the end of the session,
+        // said as telnet says it.
+        const bool benign = f.status == kStatusClosedEarly && exchange.outstanding() == 0;
+        printAbove("pisock: " + (benign ? std::string("connection closed by server") : f.reason) +
+                   "\n");
+        status = benign ? kStatusOk : f.status;
+    }
+    closeEditor();
+    return status;
+}
+
+} // namespace pisock

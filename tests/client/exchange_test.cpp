@@ -1,0 +1,254 @@
+// The Exchange over a socketpair: the test plays the server on the other end and drives the
+// poll loop itself.
+
+#include "client/exchange.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "tests/catch.h"
+
+using namespace pisock;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Recorder : ReplySink {
+    std::string bytes;
+    std::vector<std::string> replies;
+    std::vector<std::string> warnings;
+    void received(std::string_view b) override { bytes += b; }
+    void reply(std::string_view t) override { replies.emplace_back(t); }
+    void warning(std::string_view t) override { warnings.emplace_back(t); }
+};
+
+struct Pair {
+    UniqueFd client;
+    UniqueFd server;
+    Pair()
+    {
+        int fds[2];
+        REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) == 0);
+        client.reset(fds[0]);
+        server.reset(fds[1]);
+    }
+};
+
+// Runs the exchange's side until it has nothing ready (poll timeout 0).
+void pump(Exchange &ex)
+{
+    for (int i = 0; i < 100; ++i) {
+        pollfd p{ ex.fd(), ex.events(), 0 };
+        if (p.events == 0 || ::poll(&p, 1, 0) <= 0)
+            return;
+        ex.onReady(p.revents, Clock::now());
+    }
+}
+
+std::string drain(int fd)
+{
+    std::string out;
+    char buf[65536];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof(buf))) > 0)
+        out.append(buf, static_cast<std::size_t>(n));
+    return out;
+}
+
+void write(int fd, std::string_view s)
+{
+    REQUIRE(::write(fd, s.data(), s.size()) == static_cast<ssize_t>(s.size()));
+}
+
+} // namespace
+
+TEST_CASE("line framing: every message goes out at once, replies are counted in order",
+          "[client][exchange]")
+{
+    Pair p;
+    Recorder r;
+    Exchange ex(std::move(p.client), Framing::Line, r, "test", std::nullopt);
+    ex.send("one");
+    ex.send("");
+    ex.send("three");
+    ex.finish();
+    CHECK(ex.outstanding() == 3);
+    pump(ex);
+    CHECK(drain(p.server.get()) == "one\n\nthree\n"); // all three before any reply
+    CHECK_FALSE(ex.done());
+
+    write(p.server.get(), "r1\nr2\r\nr");
+    pump(ex);
+    CHECK(r.replies == std::vector<std::string>{ "r1", "r2" });
+    CHECK(ex.outstanding() == 1);
+    write(p.server.get(), "3\n");
+    pump(ex);
+    CHECK(r.replies.size() == 3);
+    CHECK(r.replies[2] == "r3");
+    CHECK(ex.done());
+    CHECK(r.bytes == "r1\nr2\r\nr3\n");
+}
+
+TEST_CASE("after finish() the socket is half-closed once everything is sent", "[client][exchange]")
+{
+    Pair p;
+    Recorder r;
+    Exchange ex(std::move(p.client), Framing::Line, r, "test", std::nullopt);
+    ex.send("last");
+    ex.finish();
+    pump(ex);
+    char buf[16];
+    CHECK(::read(p.server.get(), buf, sizeof(buf)) == 5);
+    CHECK(::read(p.server.get(), buf, sizeof(buf)) == 0); // EOF: SHUT_WR
+}
+
+TEST_CASE("raw framing: one message at a time, each read is its reply", "[client][exchange]")
+{
+    Pair p;
+    Recorder r;
+    Exchange ex(std::move(p.client), Framing::Raw, r, "test", std::nullopt);
+    ex.send("hello");
+    ex.send("");
+    ex.send("world");
+    ex.finish();
+    pump(ex);
+    CHECK(drain(p.server.get()) == "hello"); // no newline, and the next waits
+    write(p.server.get(), "server rec: hello");
+    pump(ex);
+    CHECK(r.replies == std::vector<std::string>{ "server rec: hello" });
+    CHECK(drain(p.server.get()) == "world"); // the empty message cannot be sent: skipped
+    write(p.server.get(), "server rec: world\n");
+    pump(ex);
+    CHECK(r.replies.size() == 2);
+    CHECK(r.replies[1] == "server rec: world");
+    CHECK(ex.done());
+}
+
+TEST_CASE("lines nobody asked for are delivered and not counted", "[client][exchange]")
+{
+    Pair p;
+    Recorder r;
+    Exchange ex(std::move(p.client), Framing::Line, r, "test", std::nullopt);
+    write(p.server.get(), "alice: hi\n");
+    pump(ex);
+    CHECK(r.replies == std::vector<std::string>{ "alice: hi" });
+    CHECK(ex.outstanding() == 0);
+    CHECK_FALSE(ex.done());
+    drain(p.server.get());
+    p.server.reset();
+    pump(ex); // closed with nothing owed, before finish(): the terminal calls it the end
+    REQUIRE(ex.failed());
+    CHECK(ex.failure().status == kStatusClosedEarly);
+    CHECK(ex.failure().reason == "the server closed the connection");
+}
+
+TEST_CASE("an unterminated last reply before EOF counts", "[client][exchange]")
+{
+    Pair p;
+    Recorder r;
+    Exchange ex(std::move(p.client), Framing::Line, r, "test", std::nullopt);
+    ex.send("a");
+    ex.send("b");
+    ex.finish();
+    pump(ex);
+    drain(p.server.get()); // closing with unread bytes would be a reset, not an EOF
+    write(p.server.get(), "ra\nunterminated");
+    p.server.reset();
+    pump(ex);
+    CHECK(r.replies == std::vector<std::string>{ "ra", "unterminated" });
+    CHECK(ex.done()); // the unterminated last line was the second reply
+    CHECK(ex.closedByPeer());
+}
+
+TEST_CASE("EOF with replies owed reports how many came", "[client][exchange]")
+{
+    Pair p;
+    Recorder r;
+    Exchange ex(std::move(p.client), Framing::Line, r, "test", std::nullopt);
+    ex.send("a");
+    ex.send("b");
+    ex.send("c");
+    ex.finish();
+    pump(ex);
+    drain(p.server.get());
+    write(p.server.get(), "ra\n");
+    p.server.reset();
+    pump(ex);
+    REQUIRE(ex.failed());
+    CHECK(ex.failure().status == kStatusClosedEarly);
+    CHECK(ex.failure().reason == "the server closed the connection after 1 of 3 replies");
+}
+
+TEST_CASE("a reply overdue past the timeout fails with status 3", "[client][exchange]")
+{
+    Pair p;
+    Recorder r;
+    Exchange ex(std::move(p.client), Framing::Line, r, "test", 1ms);
+    CHECK(ex.pollTimeoutMs(Clock::now()) == -1); // nothing owed: no deadline
+    ex.send("a");
+    pump(ex);
+    CHECK(ex.pollTimeoutMs(Clock::now()) >= 0);
+    ex.checkTimeout(Clock::now() + 1s);
+    REQUIRE(ex.failed());
+    CHECK(ex.failure().status == kStatusTimeout);
+    CHECK(ex.failure().reason == "no reply from test within 1ms (0 of 1 replies received)");
+}
+
+TEST_CASE("an over-long reply is discarded with a warning and still counted", "[client][exchange]")
+{
+    Pair p;
+    Recorder r;
+    Exchange ex(std::move(p.client), Framing::Line, r, "test", std::nullopt);
+    ex.send("big");
+    ex.send("small");
+    pump(ex);
+    const std::string chunk(64 * 1024, 'x');
+    std::size_t written = 0;
+    while (written <= Exchange::kMaxReply) {
+        const ssize_t n = ::write(p.server.get(), chunk.data(), chunk.size());
+        if (n > 0)
+            written += static_cast<std::size_t>(n);
+        pump(ex);
+    }
+    write(p.server.get(), "\nok\n");
+    pump(ex);
+    CHECK(r.warnings.size() == 1);
+    CHECK(r.replies == std::vector<std::string>{ "ok" });
+    CHECK(ex.outstanding() == 0);
+}
+
+TEST_CASE("byte stream: bytes both ways, done when the server closes", "[client][exchange]")
+{
+    Pair p;
+    Recorder r;
+    Exchange ex(std::move(p.client), std::nullopt, r, "test", std::nullopt);
+    ex.sendBytes(std::string("raw\0bytes", 9));
+    ex.finish();
+    pump(ex);
+    CHECK(drain(p.server.get()) == std::string("raw\0bytes", 9));
+    write(p.server.get(), "back\n");
+    pump(ex);
+    CHECK(r.bytes == "back\n");
+    CHECK(r.replies.empty());
+    CHECK_FALSE(ex.done());
+    p.server.reset();
+    pump(ex);
+    CHECK(ex.done());
+}
+
+TEST_CASE("the source is paused past the high-water mark", "[client][exchange]")
+{
+    Pair p;
+    Recorder r;
+    Exchange ex(std::move(p.client), Framing::Line, r, "test", std::nullopt);
+    CHECK(ex.wantsInput());
+    ex.send(std::string(Exchange::kHighWater, 'x'));
+    CHECK_FALSE(ex.wantsInput());
+    pump(ex);
+    drain(p.server.get());
+    pump(ex);
+    drain(p.server.get());
+    pump(ex);
+    CHECK(ex.wantsInput());
+}
