@@ -22,6 +22,7 @@
 #include "common/errors.h"
 #include "common/line_codec.h"
 #include "common/unique_fd.h"
+#include "connect.h"
 
 namespace pisock {
 
@@ -83,67 +84,6 @@ struct Conn {
     bool dead = false;
 };
 
-UniqueFd connectTo(const Endpoint &target, double timeoutSec, std::string &error)
-{
-    std::vector<std::pair<sockaddr_storage, socklen_t>> addrs;
-    if (target.kind == Endpoint::Kind::Unix) {
-        sockaddr_storage ss{};
-        auto *un = reinterpret_cast<sockaddr_un *>(&ss);
-        un->sun_family = AF_UNIX;
-        std::memcpy(un->sun_path, target.path.data(), target.path.size());
-        if (un->sun_path[0] == '@')
-            un->sun_path[0] = '\0';
-        addrs.emplace_back(ss,
-                           static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) +
-                                                  target.path.size() + (un->sun_path[0] ? 1 : 0)));
-    } else {
-        addrinfo hints{};
-        hints.ai_socktype = SOCK_STREAM;
-        hints.ai_flags = AI_NUMERICSERV;
-        addrinfo *res = nullptr;
-        const std::string port = std::to_string(target.port);
-        const std::string host = target.host.empty() ? "localhost" : target.host;
-        if (int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &res); rc != 0) {
-            error = fmt::format("{}: {}", host, ::gai_strerror(rc));
-            return {};
-        }
-        for (auto *ai = res; ai; ai = ai->ai_next) {
-            sockaddr_storage ss{};
-            std::memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
-            addrs.emplace_back(ss, ai->ai_addrlen);
-        }
-        ::freeaddrinfo(res);
-    }
-    for (auto &[ss, len] : addrs) {
-        UniqueFd fd(::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-        if (!fd)
-            continue;
-        if (::connect(fd.get(), reinterpret_cast<sockaddr *>(&ss), len) != 0 &&
-            errno != EINPROGRESS) {
-            error = fmt::format("connect to {}: {}", target.toString(), errnoText(errno));
-            continue;
-        }
-        pollfd p{ fd.get(), POLLOUT, 0 };
-        int soError = 0;
-        socklen_t soLen = sizeof(soError);
-        if (::poll(&p, 1, static_cast<int>(timeoutSec * 1000)) != 1) {
-            error = fmt::format("connect to {}: timed out", target.toString());
-            continue;
-        }
-        ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &soError, &soLen);
-        if (soError != 0) {
-            error = fmt::format("connect to {}: {}", target.toString(), errnoText(soError));
-            continue;
-        }
-        if (ss.ss_family != AF_UNIX) {
-            int one = 1;
-            ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        }
-        return fd;
-    }
-    return {};
-}
-
 class Runner
 {
 public:
@@ -155,7 +95,7 @@ public:
     BenchResult run();
 
 private:
-    void fail(Conn &c, std::size_t index, const std::string &why);
+    void fail(Conn &c, std::size_t index, int status, const std::string &why);
     void queueMessages(Conn &c);
     void flush(Conn &c, std::size_t index);
     void onReadable(Conn &c, std::size_t index);
@@ -177,9 +117,11 @@ private:
     bool sending_ = true;
 };
 
-void Runner::fail(Conn &c, std::size_t index, const std::string &why)
+void Runner::fail(Conn &c, std::size_t index, int status, const std::string &why)
 {
     ++r_.errors;
+    if (r_.status == kStatusOk)
+        r_.status = status;
     if (r_.firstError.empty())
         r_.firstError = fmt::format("connection {}: {}", index + 1, why);
     c.dead = true;
@@ -218,7 +160,7 @@ void Runner::flush(Conn &c, std::size_t index)
                 break;
             if (errno == EINTR)
                 continue;
-            fail(c, index, fmt::format("send: {}", errnoText(errno)));
+            fail(c, index, kStatusNetwork, fmt::format("send: {}", errnoText(errno)));
             return;
         }
         c.outPos += static_cast<std::size_t>(n);
@@ -233,11 +175,12 @@ void Runner::flush(Conn &c, std::size_t index)
 void Runner::onReply(Conn &c, std::size_t index, std::string_view reply, std::size_t wireBytes)
 {
     if (c.inFlight == 0) {
-        fail(c, index, "a reply to a message never sent");
+        fail(c, index, kStatusBadReply, "a reply to a message never sent");
         return;
     }
     if (reply != templates_.reply[c.nextReply % kTemplates]) {
-        fail(c, index, fmt::format("reply {} differs from what was sent", c.nextReply + 1));
+        fail(c, index, kStatusBadReply,
+             fmt::format("reply {} differs from what was sent", c.nextReply + 1));
         return;
     }
     const std::uint64_t sent = c.sentAt[c.ringHead];
@@ -245,12 +188,14 @@ void Runner::onReply(Conn &c, std::size_t index, std::string_view reply, std::si
     --c.inFlight;
     ++c.nextReply;
     c.lastProgressNs = now_;
-    if (now_ >= measureFromNs_ && now_ < measureToNs_) {
+    if (now_ >= measureFromNs_ && now_ < measureToNs_ &&
+        (o_.count == 0 || r_.messages < o_.count)) {
         ++r_.messages;
         r_.replyBytes += wireBytes;
         r_.latencyNs.record(now_ - sent);
-        if (o_.count > 0 && r_.messages >= o_.count)
-            sending_ = false;
+        if (o_.count > 0 && r_.messages >= o_.count) {
+            sending_ = false; // replies still in flight are not counted
+        }
     }
 }
 
@@ -265,9 +210,10 @@ void Runner::onReadable(Conn &c, std::size_t index)
             break;
         if (n <= 0) {
             if (c.inFlight > 0 || sending_) {
-                fail(c, index,
-                     n == 0 ? "server closed the connection"
-                            : fmt::format("recv: {}", errnoText(errno)));
+                if (n == 0)
+                    fail(c, index, kStatusClosedEarly, "server closed the connection");
+                else
+                    fail(c, index, kStatusNetwork, fmt::format("recv: {}", errnoText(errno)));
             } else {
                 c.fd.reset();
                 c.dead = true;
@@ -313,17 +259,25 @@ void Runner::progress()
 BenchResult Runner::run()
 {
     if (!epoll_) {
-        r_.connectFailed = true;
+        r_.status = kStatusNetwork;
         r_.firstError = fmt::format("epoll_create1: {}", errnoText(errno));
         return std::move(r_);
     }
+    // Resolved once: 500 connections do not ask DNS 500 times.
+    Failure failure;
+    const auto addresses = resolve(o_.target, AF_UNSPEC, failure);
+    if (!addresses) {
+        r_.status = failure.status;
+        r_.firstError = failure.reason;
+        return std::move(r_);
+    }
+    const auto timeout = std::chrono::milliseconds(static_cast<long long>(o_.timeoutSec * 1000));
     conns_.resize(o_.connections);
     for (std::size_t i = 0; i < conns_.size(); ++i) {
-        std::string error;
-        conns_[i].fd = connectTo(o_.target, o_.timeoutSec, error);
+        conns_[i].fd = connectAny(*addresses, timeout, o_.target.toString(), failure);
         if (!conns_[i].fd) {
-            r_.connectFailed = true;
-            r_.firstError = error.empty() ? "cannot connect" : error;
+            r_.status = failure.status;
+            r_.firstError = failure.reason;
             return std::move(r_);
         }
         conns_[i].sentAt.resize(o_.pipeline);
@@ -363,8 +317,8 @@ BenchResult Runner::run()
         }
         if (sending_ && now_ >= hardStop)
             sending_ = false;
-        if (!sending_ && measureToNs_ == UINT64_MAX) {
-            measureToNs_ = now_;
+        if (!sending_ && drainUntil == 0) {
+            measureToNs_ = std::min(measureToNs_, now_);
             drainUntil = now_ + timeoutNs;
         }
         bool busy = false;
@@ -374,8 +328,7 @@ BenchResult Runner::run()
                 continue;
             busy = true;
             if (now_ - c.lastProgressNs > timeoutNs) {
-                r_.timedOut = true;
-                fail(c, i, fmt::format("no reply for {:.1f} s", o_.timeoutSec));
+                fail(c, i, kStatusTimeout, fmt::format("no reply for {:.1f} s", o_.timeoutSec));
             }
         }
         progress();
@@ -406,6 +359,25 @@ BenchResult runBench(const BenchOptions &options)
 {
     Runner runner(options);
     return runner.run();
+}
+
+int runBenchCommand(const BenchOptions &options)
+{
+    const BenchResult r = runBench(options);
+    if (r.status != kStatusOk && r.messages == 0 && r.errors == 0) {
+        std::fprintf(stderr, "pisock bench: %s\n", r.firstError.c_str());
+        return r.status;
+    }
+    const std::string report = options.json ? formatBenchJson(options, r)
+                                            : formatBenchText(options, r);
+    std::fputs(report.c_str(), stdout);
+    if (r.status != kStatusOk)
+        std::fprintf(stderr, "pisock bench: %s\n", r.firstError.c_str());
+    else if (r.messages == 0) {
+        std::fputs("pisock bench: no reply was measured (duration too short?)\n", stderr);
+        return kStatusTimeout;
+    }
+    return r.status;
 }
 
 std::string formatBenchText(const BenchOptions &o, const BenchResult &r)

@@ -5,6 +5,7 @@
 
 #include "common/address.h"
 #include "histogram.h"
+#include "status.h"
 
 namespace pisock {
 
@@ -32,13 +33,16 @@ struct BenchResult {
     double seconds = 0; // measured time
     std::uint64_t errors = 0; // wrong replies, dropped connections, timeouts
     std::string firstError; // what went wrong first, if anything
-    bool connectFailed = false;
-    bool timedOut = false;
+    int status = kStatusOk; // pisock's exit status for what went wrong first
     Histogram latencyNs;
 };
 
 // Runs the benchmark; never throws. The Histogram counts nanoseconds.
 BenchResult runBench(const BenchOptions &options);
+// `pisock bench`: runs it, prints the report (or JSON), returns the exit status: 0 when every
+// reply was right, else that of the first problem (1 network, 3 timeout, 4 closed early,
+// 5 wrong reply).
+int runBenchCommand(const BenchOptions &options);
 // "messages 123 (...)", latency percentiles, errors: the human report.
 std::string formatBenchText(const BenchOptions &options, const BenchResult &result);
 std::string formatBenchJson(const BenchOptions &options, const BenchResult &result);
