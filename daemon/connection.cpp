@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include "log.h"
@@ -38,6 +39,18 @@ Connection::Connection(EventLoop &loop, UniqueFd fd, const SocketAddress &peer, 
 }
 
 Connection::~Connection() = default;
+
+void Connection::watchIdle(IdleList &list) noexcept
+{
+    idle_ = &list;
+    active();
+}
+
+void Connection::active() noexcept
+{
+    if (idle_)
+        idle_->touch(*this, loop_.now());
+}
 
 bool Connection::start() noexcept
 {
@@ -98,6 +111,7 @@ void Connection::handle() noexcept
         if (canRead_ || !in_.empty())
             deferSelf();
     }
+    finishStop();
     afterFlush();
 }
 
@@ -115,6 +129,7 @@ IoResult Connection::readOnce(std::size_t want, std::size_t &asked, std::size_t 
             bytesIn_ += got;
             if (got == asked)
                 readHint_ = std::min(readHint_ * 2, kMaxReadHint);
+            active();
             return IoResult::Progress;
         }
         if (n == 0)
@@ -135,12 +150,16 @@ void Connection::readInput() noexcept
         }
         if (state_ != ConnState::Open || readPaused_)
             return;
+        if (stopping_ && owedInput_ == 0)
+            return; // what came after the stop is not answered
         if (budget == 0) {
             deferSelf(); // fairness: others get their turn first
             return;
         }
-        const std::size_t room =
-                limits_.maxInput > in_.readable() ? limits_.maxInput - in_.readable() : 0;
+        std::size_t room = limits_.maxInput > in_.readable() ? limits_.maxInput - in_.readable()
+                                                             : 0;
+        if (stopping_)
+            room = std::min(room, owedInput_);
         if (room == 0)
             return; // the service holds input back; it runs again when output drains
         std::size_t asked = 0;
@@ -148,6 +167,8 @@ void Connection::readInput() noexcept
         switch (readOnce(std::min(budget, room), asked, got)) {
         case IoResult::Progress:
             budget -= got;
+            if (stopping_)
+                owedInput_ -= std::min(owedInput_, got);
             // A short read emptied the socket: skip the recv() that would only say EAGAIN.
             // Unless the peer's FIN is queued, which raises no further edge.
             if (got < asked && !eofPending_)
@@ -190,6 +211,7 @@ IoResult Connection::flush() noexcept
         if (n >= 0) {
             const auto sent = static_cast<std::size_t>(n);
             bytesOut_ += sent;
+            active();
             out_.consume(sent);
             if (!out_.empty())
                 canWrite_ = false; // the socket buffer is full: wait for EPOLLOUT
@@ -222,7 +244,7 @@ void Connection::afterFlush() noexcept
     if (state_ != ConnState::Draining || shutDown_)
         return;
     if (eofSeen_) {
-        close("quit");
+        close(stopping_ ? "server stopping" : "quit");
         return;
     }
     // Our FIN goes first; closing with unread input would send an RST, which can destroy the
@@ -244,6 +266,7 @@ void Connection::discardInput() noexcept
         if (n > 0) {
             budget -= std::min(budget, static_cast<std::size_t>(n));
             bytesIn_ += static_cast<std::size_t>(n);
+            active();
             continue;
         }
         if (n < 0 && errno == EINTR)
@@ -259,7 +282,7 @@ void Connection::discardInput() noexcept
         eofSeen_ = true;
         canRead_ = false;
         if (shutDown_)
-            close("quit");
+            close(stopping_ ? "server stopping" : "quit");
         return;
     }
     if (canRead_)
@@ -270,26 +293,33 @@ void Connection::drain() noexcept
 {
     if (state_ != ConnState::Open && state_ != ConnState::PeerClosed)
         return;
-    // Messages the client sent before the stop are owed replies, even those still in the
-    // kernel's buffer: read what is there now (no edge may come for it), answer, then drain.
-    canRead_ = true;
-    readInput();
-    if (state_ == ConnState::Closed)
+    // Messages that reached us before the stop are owed replies, those still in the kernel's
+    // buffer too (no edge may come for them): read exactly that much more, answer it all, at
+    // the pace the client reads its replies, then drain.
+    int queued = 0;
+    if (::ioctl(fd_.get(), FIONREAD, &queued) != 0 || queued < 0)
+        queued = 0;
+    stopping_ = true;
+    owedInput_ = static_cast<std::size_t>(queued);
+    canRead_ = canRead_ || owedInput_ > 0;
+    handle();
+}
+
+void Connection::finishStop() noexcept
+{
+    if (!stopping_ || (state_ != ConnState::Open && state_ != ConnState::PeerClosed))
         return;
-    runService();
-    if (state_ != ConnState::Draining) {
-        in_.clear();
-        setState(ConnState::Draining);
-    }
-    if (flush() == IoResult::Error)
+    // Input still to read, or messages held back until the client reads its replies.
+    if (owedInput_ > 0 || readPaused_)
         return;
-    afterFlush();
+    in_.clear(); // the start of a message the client had not finished sending
+    setState(ConnState::Draining);
 }
 
 void Connection::checkLinger(std::uint64_t now) noexcept
 {
     if (state_ == ConnState::Draining && shutDown_ && now >= lingerDeadline_)
-        close("quit");
+        close(stopping_ ? "server stopping" : "quit");
 }
 
 void Connection::abort(const char *reason) noexcept
@@ -303,6 +333,7 @@ void Connection::close(const char *reason) noexcept
         return;
     closeReason_ = reason;
     setState(ConnState::Closed);
+    unlink(); // off the idle list
     fd_.reset(); // epoll forgets the fd with its last reference
     owner_.onClosed(*this);
 }

@@ -10,6 +10,7 @@
 #include "common/errors.h"
 #include "common/unique_fd.h"
 #include "event_loop.h"
+#include "timeouts.h"
 
 namespace pisock {
 
@@ -60,10 +61,11 @@ protected:
     virtual ~ConnectionOwner() = default;
 };
 
-// One client: owns its socket, its two buffers and its Service; borrows the loop, the limits
-// and its owner. Bytes in, Service, bytes out, with backpressure and a lingering close
-// (STYLE.md section 5).
-class Connection final : public IoHandler
+// One client: owns its socket, its two buffers and its Service; borrows the loop, the limits,
+// its owner and the idle list it is on. Bytes in, Service, bytes out, with backpressure and
+// a lingering close (STYLE.md section 5). As an IdleList::Node it leaves the idle list when
+// closed or destroyed.
+class Connection final : public IoHandler, public IdleList::Node
 {
 public:
     Connection(EventLoop &loop, UniqueFd fd, const SocketAddress &peer, std::uint64_t id,
@@ -71,10 +73,14 @@ public:
                ConnectionOwner &owner);
     ~Connection() override;
 
+    // Puts the connection on list, moved to its back whenever bytes go in or out; before
+    // start().
+    void watchIdle(IdleList &list) noexcept;
     // Registers with the loop and handles what is already there; false if epoll refused.
     bool start() noexcept;
     void onIo(std::uint32_t events) noexcept override;
-    // Stop reading new messages; send what is owed, then close (server shutdown).
+    // Server shutdown: answer every message that had reached us (read or still queued in the
+    // kernel), send the replies, then close.
     void drain() noexcept;
     // Close now, whatever is pending.
     void abort(const char *reason) noexcept;
@@ -91,6 +97,7 @@ public:
     [[nodiscard]] const char *closeReason() const noexcept { return closeReason_; }
     [[nodiscard]] bool readPaused() const noexcept { return readPaused_; }
     [[nodiscard]] std::size_t pendingOutput() const noexcept { return out_.readable(); }
+    [[nodiscard]] std::size_t pendingInput() const noexcept { return in_.readable(); }
     [[nodiscard]] std::uint64_t lingerDeadline() const noexcept { return lingerDeadline_; }
 
 private:
@@ -102,8 +109,10 @@ private:
     IoResult flush() noexcept;
     void afterFlush() noexcept;
     void discardInput() noexcept;
+    void finishStop() noexcept;
     void close(const char *reason) noexcept;
     void deferSelf() noexcept;
+    void active() noexcept;
 
     EventLoop &loop_;
     UniqueFd fd_;
@@ -112,6 +121,7 @@ private:
     std::unique_ptr<Service> service_;
     const ConnectionLimits &limits_;
     ConnectionOwner &owner_;
+    IdleList *idle_ = nullptr;
     Buffer in_;
     Buffer out_;
     ConnState state_ = ConnState::Open;
@@ -123,6 +133,8 @@ private:
     bool eofSeen_ = false;
     bool shutDown_ = false; // our FIN is sent
     std::size_t readHint_ = Buffer::kMinCapacity; // grows while reads fill their block
+    bool stopping_ = false; // drain() was called: answer owedInput_ more bytes, then drain
+    std::size_t owedInput_ = 0;
     std::uint64_t startedMs_;
     std::uint64_t lingerDeadline_ = 0;
     std::uint64_t bytesIn_ = 0;

@@ -15,6 +15,7 @@
 
 #include "common/errors.h"
 #include "log.h"
+#include "refusal.h"
 
 namespace pisock {
 
@@ -137,11 +138,14 @@ void Listener::close() noexcept
 bool Listener::shedOneConnection() noexcept
 {
     // Out of descriptors: the pending client would keep the listener readable and ET would
-    // never tell us again. Free the reserve fd, accept and close at once, take it back.
+    // never tell us again. Free the reserve fd, accept, say why and close at once, take the
+    // reserve back.
     reserveFd_.reset();
     const int fd = ::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd >= 0)
+    if (fd >= 0) {
+        refuseNow(fd, kBusyLine); // as past --max-connections
         ::close(fd);
+    }
     reserveFd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     if (lastFdWarningMs_ == 0 || loop_.now() - lastFdWarningMs_ >= 1000) {
         lastFdWarningMs_ = loop_.now();

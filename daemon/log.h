@@ -2,8 +2,10 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -18,9 +20,17 @@ std::string_view levelName(Level level);
 void setLevel(Level level) noexcept;
 [[nodiscard]] bool enabled(Level level) noexcept;
 
-// Where log lines go: the journal when stderr is connected to it (JOURNAL_STREAM), otherwise
-// stderr with a timestamp. Called once at startup; reads the environment.
+// Where log lines go: the journal's native protocol when stderr is connected to it
+// (JOURNAL_STREAM names stderr's device and inode), otherwise stderr with a timestamp. Called
+// once at startup; reads the environment. PISOCKD_TEST_JOURNAL=PATH, for the tests only,
+// sends the journal's datagrams to the unix datagram socket at PATH instead of journald's.
 void init() noexcept;
+
+// Lines per second about one peer host (all peers together: ten times as many); 0: no limit.
+void setRateLimit(unsigned perPeer) noexcept;
+// Writes the due "suppressed N messages from HOST" lines; called by the server's ticker so
+// they come even when the peer has gone quiet.
+void flushSuppressed() noexcept;
 
 // Who a line is about: the journal gets these as fields, a terminal line shows them.
 struct Peer {
@@ -28,7 +38,15 @@ struct Peer {
     std::uint64_t conn = 0;
 };
 
+// Writes one line, unless a peer's lines are over the rate limit.
 void write(Level level, std::string_view text, const Peer *peer = nullptr) noexcept;
+
+// A log line's text with control bytes shown as \xNN: a peer's bytes can neither start a
+// line of their own nor drive the terminal.
+std::string escape(std::string_view text);
+// The fields of one journal entry, "NAME=value" (MESSAGE, PRIORITY, SYSLOG_IDENTIFIER and,
+// for a peer, PISOCKD_PEER and PISOCKD_CONN). No value holds a newline.
+std::vector<std::string> journalFields(Level level, std::string_view text, const Peer *peer);
 
 template<typename... Args>
 void at(Level level, const Peer *peer, fmt::format_string<Args...> format, Args &&...args)

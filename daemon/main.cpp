@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <systemd/sd-daemon.h>
 
+#include "check.h"
 #include "common/errors.h"
 #include "event_loop.h"
 #include "log.h"
@@ -17,27 +18,6 @@ namespace pisock {
 
 namespace {
 
-// --check: the configuration parsed (or we would not be here); now try every address.
-int check(const Settings &settings)
-{
-    std::vector<Endpoint> endpoints = settings.listen;
-    if (endpoints.empty())
-        endpoints.push_back(Endpoint{ Endpoint::Kind::Inet, "::", 8888, {} });
-    int problems = 0;
-    for (const auto &ep : endpoints) {
-        try {
-            UniqueFd fd = openListenSocket(ep);
-            std::printf("ok: can listen on %s\n", ep.toString().c_str());
-        } catch (const std::system_error &e) {
-            std::printf("problem: %s\n", e.what());
-            ++problems;
-        }
-    }
-    if (problems == 0)
-        std::printf("configuration is valid\n");
-    return problems == 0 ? kExitOk : kExitOsErr;
-}
-
 int run(int argc, char **argv)
 {
     const CommandLine cmd = parseCommandLine(argc, argv);
@@ -47,7 +27,7 @@ int run(int argc, char **argv)
     log::init();
     log::setLevel(settings.logLevel);
     if (cmd.check)
-        return check(settings);
+        return runCheck(cmd, settings);
 
     EventLoop loop;
     Server server(loop, cmd, std::move(settings));

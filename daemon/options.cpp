@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "common/errors.h"
+#include "socket_options.h"
 #include "version.h"
 
 namespace pisock {
@@ -95,6 +96,29 @@ Apply secondsSetter(unsigned Settings::*field)
     };
 }
 
+Apply cidrAdder(std::vector<Cidr> Settings::*field)
+{
+    return [=](Settings &s, std::string_view v) -> std::string {
+        std::string error;
+        auto cidr = parseCidr(v, error);
+        if (!cidr)
+            return error;
+        (s.*field).push_back(*cidr);
+        return {};
+    };
+}
+
+// A repeatable option given on the command line replaces the file's list.
+void clearList(Settings &s, std::string_view name)
+{
+    if (name == "listen")
+        s.listen.clear();
+    else if (name == "allow")
+        s.allow.clear();
+    else if (name == "deny")
+        s.deny.clear();
+}
+
 const std::vector<OptionDef> &optionDefs()
 {
     static const std::vector<OptionDef> defs = {
@@ -167,6 +191,33 @@ const std::vector<OptionDef> &optionDefs()
               s.logLevel = *level;
               return {};
           } },
+        { "log-rate", "LINES",
+          "lines per second logged about one client address, 0 for no limit (default 20)", false,
+          [](Settings &s, std::string_view v) -> std::string {
+              unsigned n = 0;
+              auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+              if (ec != std::errc() || ptr != v.data() + v.size() || n > 100000)
+                  return fmt::format("'{}' is not a number from 0 to 100000", v);
+              s.logRate = n;
+              return {};
+          } },
+        { "idle-timeout", "SECONDS", "close a client idle this long; 0: never (default 300)", false,
+          secondsSetter(&Settings::idleTimeoutSec) },
+        { "keepalive", "SECONDS",
+          "TCP keepalive: probe a silent peer after this long; 0: off (default 60)", false,
+          [](Settings &s, std::string_view v) -> std::string {
+              const auto seconds = parseSeconds(v);
+              if (!seconds || *seconds > kMaxKeepaliveSec)
+                  return fmt::format("'{}' is not a duration from 0 to {} seconds", v,
+                                     kMaxKeepaliveSec);
+              s.keepaliveSec = *seconds;
+              return {};
+          } },
+        { "allow", "CIDR",
+          "serve only these networks, repeatable: 192.168.0.0/16, ::1 (default: all)", true,
+          cidrAdder(&Settings::allow) },
+        { "deny", "CIDR", "refuse these networks, repeatable; wins over --allow", true,
+          cidrAdder(&Settings::deny) },
     };
     return defs;
 }
@@ -329,7 +380,7 @@ Settings loadSettings(const CommandLine &cmd)
         if (opt.values.empty())
             continue;
         if (opt.def->repeatable)
-            s.listen.clear(); // given on the command line: replaces the file's list
+            clearList(s, opt.def->name);
         for (const auto &v : opt.values)
             if (auto why = opt.def->apply(s, v); !why.empty())
                 throw OptionError(kExitUsage, fmt::format("--{}: {}", opt.def->name, why));

@@ -2,25 +2,25 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <system_error>
+#include <time.h>
 
 #include <fmt/format.h>
 #include <systemd/sd-daemon.h>
 
 #include "common/errors.h"
 #include "log.h"
+#include "socket_options.h"
 
 namespace pisock {
 
 namespace {
 
 constexpr unsigned kTickMs = 250;
-constexpr std::uint64_t kStatusIntervalMs = 1000;
 
 std::string formatDuration(std::uint64_t ms)
 {
@@ -29,11 +29,63 @@ std::string formatDuration(std::uint64_t ms)
     return fmt::format("{}s", ms / 1000);
 }
 
+void notifySystemd(const std::string &message)
+{
+    ::sd_notify(0, message.c_str());
+}
+
+std::uint64_t watchdogUsec()
+{
+    std::uint64_t usec = 0;
+    return ::sd_watchdog_enabled(0, &usec) > 0 ? usec : 0;
+}
+
+std::uint64_t monotonicUsec()
+{
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1000000 +
+           static_cast<std::uint64_t>(ts.tv_nsec / 1000);
+}
+
+// Names of the sockets systemd passed (FileDescriptorName=, LISTEN_FDNAMES); "" when unnamed.
+// Frees the array sd_listen_fds_with_names() allocated.
+std::vector<std::string> takeSocketNames(int count, char **names)
+{
+    std::vector<std::string> out;
+    for (int i = 0; i < count; ++i) {
+        const char *name = names ? names[i] : nullptr;
+        // sd_listen_fds_with_names() says "unknown" when LISTEN_FDNAMES was not set.
+        try {
+            out.emplace_back(name && std::string_view(name) != "unknown" ? name : "");
+        } catch (...) {
+        }
+        if (names)
+            std::free(names[i]);
+    }
+    std::free(names);
+    return out;
+}
+
+std::string plural(std::uint64_t n, std::string_view word)
+{
+    return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s");
+}
+
+bool sameEndpoints(const std::vector<Endpoint> &a, const std::vector<Endpoint> &b)
+{
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                      [](const Endpoint &x, const Endpoint &y) {
+                          return x.toString() == y.toString();
+                      });
+}
+
 } // namespace
 
 Server::Server(EventLoop &loop, CommandLine cmd, Settings settings)
     : loop_(loop), cmd_(std::move(cmd)), settings_(std::move(settings)),
-      reserveFd_(::open("/dev/null", O_RDONLY | O_CLOEXEC))
+      reserveFd_(::open("/dev/null", O_RDONLY | O_CLOEXEC)), listeners_(loop, *this, reserveFd_),
+      notifier_(notifySystemd, watchdogUsec()), refusals_(loop, limits_.lingerMs)
 {
     applySettings();
 }
@@ -43,6 +95,7 @@ Server::~Server() = default;
 void Server::applySettings() noexcept
 {
     log::setLevel(settings_.logLevel);
+    log::setRateLimit(settings_.logRate);
     reply_.prefix = settings_.replyPrefix;
     reply_.maxMessage = settings_.maxMessage;
     limits_.highWater = settings_.highWater;
@@ -51,58 +104,35 @@ void Server::applySettings() noexcept
     limits_.maxInput = settings_.maxMessage + limits_.ioBudget + 2;
 }
 
-void Server::addListener(UniqueFd fd, std::string unlinkPath)
+void Server::checkFdLimit() noexcept
 {
-    auto listener = std::make_unique<Listener>(loop_, std::move(fd), *this, reserveFd_);
-    listener->setUnlinkOnClose(std::move(unlinkPath));
-    listener->start();
-    log::info("listening on {}", listener->address());
-    listeners_.push_back(std::move(listener));
+    const std::size_t want = settings_.maxConnections + kSpareFds;
+    const std::size_t have = raiseFdLimit(want);
+    if (have < want)
+        log::notice("descriptor limit {} is below --max-connections {} + {}: past about {} "
+                    "clients, new ones get \"server busy\" (raise LimitNOFILE)",
+                    have, settings_.maxConnections, kSpareFds,
+                    have > kSpareFds ? have - kSpareFds : 0);
 }
 
 void Server::open()
 {
+    checkFdLimit();
     // Socket activation: systemd's sockets replace --listen (sd_listen_fds(3)).
-    const int passed = ::sd_listen_fds(1);
+    char **names = nullptr;
+    const int passed = ::sd_listen_fds_with_names(1, &names);
     if (passed < 0)
         throw std::system_error(-passed, std::system_category(), "sd_listen_fds");
-    if (passed > 0) {
-        for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + passed; ++fd) {
-            if (::sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0)
-                throw std::system_error(EINVAL, std::system_category(),
-                                        fmt::format("passed fd {} is not a listening stream socket",
-                                                    fd));
-            ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-            ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-            addListener(UniqueFd(fd), {});
-        }
+    const std::vector<std::string> named = takeSocketNames(passed, names);
+    if (named.size() != static_cast<std::size_t>(passed))
+        throw std::bad_alloc();
+    if (passed == 0) {
+        listeners_.open(settings_.listen);
         return;
     }
-
-    std::vector<Endpoint> endpoints = settings_.listen;
-    const bool defaults = endpoints.empty();
-    if (defaults)
-        endpoints.push_back(Endpoint{ Endpoint::Kind::Inet, "::", 8888, {} });
-    for (const auto &ep : endpoints) {
-        // "[::]:P" next to "0.0.0.0:P" would collide unless it stays IPv6-only.
-        const bool v4AnyToo =
-                std::any_of(endpoints.begin(), endpoints.end(), [&](const Endpoint &o) {
-                    return o.kind == Endpoint::Kind::Inet && o.port == ep.port &&
-                           (o.host == "0.0.0.0");
-                });
-        UniqueFd fd;
-        try {
-            fd = openListenSocket(ep, !v4AnyToo);
-        } catch (const std::system_error &e) {
-            // A Pi with IPv6 disabled: the default falls back to IPv4.
-            if (!defaults || e.code().value() != EAFNOSUPPORT)
-                throw;
-            const Endpoint v4{ Endpoint::Kind::Inet, "0.0.0.0", ep.port, {} };
-            log::notice("IPv6 unavailable, listening on IPv4 only");
-            fd = openListenSocket(v4);
-        }
-        addListener(std::move(fd), ep.kind == Endpoint::Kind::Unix ? ep.path : std::string());
-    }
+    listeners_.adopt(SD_LISTEN_FDS_START, named);
+    if (!settings_.listen.empty())
+        log::notice("listen addresses of the configuration ignored: systemd passed the sockets");
 }
 
 std::unique_ptr<Service> Server::makeService(const std::string &peer, std::uint64_t id)
@@ -115,10 +145,7 @@ std::unique_ptr<Service> Server::makeService(const std::string &peer, std::uint6
 void Server::refuse(UniqueFd fd, const std::string &peer, const char *why) noexcept
 {
     ++busyRefused_;
-    static constexpr std::string_view kBusy = "error: server busy\n";
-    [[maybe_unused]] auto n =
-            ::send(fd.get(), kBusy.data(), kBusy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    ::shutdown(fd.get(), SHUT_WR);
+    refusals_.refuse(std::move(fd), kBusyLine);
     // Rate-limited: a flood of refused clients must not flood the log.
     if (lastBusyLogMs_ == 0 || loop_.now() - lastBusyLogMs_ >= 1000) {
         log::warning("refused {} ({}); {} refused so far", peer, why, busyRefused_);
@@ -126,22 +153,35 @@ void Server::refuse(UniqueFd fd, const std::string &peer, const char *why) noexc
     }
 }
 
+void Server::deny(UniqueFd fd, const std::string &peer) noexcept
+{
+    ++denied_;
+    fd.reset(); // at once, and without a word: nothing to learn for a peer not allowed
+    if (lastDenyLogMs_ == 0 || loop_.now() - lastDenyLogMs_ >= 1000) {
+        log::warning("denied {} (--allow/--deny); {} denied so far", peer, denied_);
+        lastDenyLogMs_ = loop_.now();
+    }
+}
+
 void Server::onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) noexcept
 {
     try {
+        if (!peerAllowed(peer, settings_.allow, settings_.deny)) {
+            deny(std::move(fd), formatAddress(peer));
+            return;
+        }
         if (connections_.size() >= settings_.maxConnections) {
             refuse(std::move(fd), formatAddress(peer), "server busy");
             return;
         }
-        if (peer.family() != AF_UNIX) {
-            int one = 1;
-            ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        }
+        if (peer.family() != AF_UNIX)
+            tuneAcceptedSocket(fd.get(), settings_.keepaliveSec);
         const std::uint64_t id = nextId_++;
         const std::string name = formatAddress(peer);
         auto conn = std::make_unique<Connection>(loop_, std::move(fd), peer, id,
                                                  makeService(name, id), limits_, *this);
         Connection &ref = *conn;
+        ref.watchIdle(idle_);
         connections_.emplace(id, std::move(conn));
         ++served_;
         const log::Peer who{ ref.peer(), id };
@@ -184,80 +224,112 @@ void Server::onTick() noexcept
         if (it != connections_.end())
             it->second->checkLinger(now);
     }
-    for (auto &listener : listeners_)
-        listener->retry();
-    if (stopping_ && now >= stopDeadline_) {
-        std::vector<Connection *> left;
-        for (auto &[id, conn] : connections_)
-            left.push_back(conn.get());
-        if (!left.empty())
-            log::warning("shutdown timeout: closing {} clients still busy", left.size());
-        for (Connection *conn : left)
-            conn->abort("shutdown timeout");
-        loop_.stop();
-    }
-    updateStatus(false);
+    refusals_.expire(now);
+    closeIdle(now);
+    // Out of descriptors earlier: take the spare back before accepting again.
+    if (!reserveFd_)
+        reserveFd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    listeners_.retry();
+    if (stopping_ && now >= stopDeadline_)
+        closeAll("shutdown timeout");
+    updateStatus();
+    notifier_.tick(now);
+    log::flushSuppressed();
 }
 
-void Server::updateStatus(bool force) noexcept
+void Server::closeIdle(std::uint64_t now) noexcept
 {
-    const std::uint64_t now = loop_.now();
-    if (!force && now - lastStatusMs_ < kStatusIntervalMs)
+    if (settings_.idleTimeoutSec == 0)
         return;
-    std::uint64_t messages = messages_;
+    // Only the least recently active are looked at: the cost does not grow with the number of
+    // connections.
+    while (auto *node = idle_.popExpired(now, settings_.idleTimeoutSec * 1000ull))
+        static_cast<Connection *>(node)->abort("idle timeout");
+}
+
+void Server::closeAll(const char *reason) noexcept
+{
+    std::vector<Connection *> left;
     for (auto &[id, conn] : connections_)
-        messages += conn->messages();
-    std::string status = fmt::format("{} clients now, {} served, {} messages", connections_.size(),
-                                     served_, messages);
-    if (status == lastStatus_)
-        return;
-    lastStatusMs_ = now;
-    ::sd_notifyf(0, "STATUS=%s", status.c_str());
-    lastStatus_ = std::move(status);
+        left.push_back(conn.get());
+    if (!left.empty())
+        log::warning("{}: closing {} still busy", reason, plural(left.size(), "client"));
+    for (Connection *conn : left)
+        conn->abort(reason); // closes and retires it: the list above stays valid this batch
+    loop_.stop();
+}
+
+void Server::updateStatus() noexcept
+{
+    try {
+        std::string status;
+        if (stopping_) {
+            status = fmt::format("stopping: {} to finish", plural(connections_.size(), "client"));
+        } else {
+            std::uint64_t messages = messages_;
+            for (auto &[id, conn] : connections_)
+                messages += conn->messages();
+            status = fmt::format("{} now, {} served, {}", plural(connections_.size(), "client"),
+                                 served_, plural(messages, "message"));
+        }
+        notifier_.status(std::move(status), loop_.now());
+    } catch (const std::bad_alloc &) {
+        // The status can wait for the next tick.
+    }
 }
 
 void Server::stop() noexcept
 {
-    if (stopping_)
+    if (stopping_) {
+        // Asked twice (Ctrl-C again): do not make the admin wait.
+        log::notice("second stop signal");
+        closeAll("stopped at once");
         return;
-    stopping_ = true;
-    ::sd_notify(0, "STOPPING=1");
-    log::info("stopping: {} clients to finish", connections_.size());
-    for (auto &listener : listeners_) {
-        listener->close();
-        loop_.retire(std::move(listener));
     }
-    listeners_.clear();
+    stopping_ = true;
+    notifier_.stopping();
+    log::info("stopping: {} to finish", plural(connections_.size(), "client"));
+    listeners_.closeAll();
     stopDeadline_ = loop_.now() + settings_.shutdownTimeoutSec * 1000ull;
     std::vector<Connection *> open;
     for (auto &[id, conn] : connections_)
         open.push_back(conn.get());
     for (Connection *conn : open)
         conn->drain(); // may close and retire it: the list above stays valid this batch
+    updateStatus();
     if (connections_.empty())
         loop_.stop();
 }
 
 void Server::reload() noexcept
 {
-    ::sd_notify(0, "RELOADING=1");
+    if (stopping_)
+        return;
+    notifier_.reloading(monotonicUsec());
     try {
         Settings next = loadSettings(cmd_);
-        const bool restartNeeded = next.mode != settings_.mode || next.framing != settings_.framing;
-        settings_.replyPrefix = next.replyPrefix;
-        settings_.maxMessage = next.maxMessage;
-        settings_.maxConnections = next.maxConnections;
-        settings_.highWater = next.highWater;
-        settings_.lowWater = next.lowWater;
-        settings_.shutdownTimeoutSec = next.shutdownTimeoutSec;
-        settings_.logLevel = next.logLevel;
+        std::string notes;
+        if (next.mode != settings_.mode || next.framing != settings_.framing) {
+            notes += "; mode and framing apply after a restart";
+            next.mode = settings_.mode;
+            next.framing = settings_.framing;
+        }
+        if (listeners_.activated()) {
+            if (!sameEndpoints(next.listen, settings_.listen))
+                log::notice("listen addresses not changed: systemd passed the sockets, change "
+                            "them in the socket unit");
+        } else {
+            listeners_.update(next.listen); // all or nothing; throws before anything changed
+        }
+        settings_ = std::move(next);
         applySettings();
-        log::info("configuration reloaded{}",
-                  restartNeeded ? "; mode and framing apply after a restart" : "");
+        checkFdLimit();
+        log::info("configuration reloaded{}", notes);
     } catch (const std::exception &e) {
         log::error("reload rejected, old settings kept: {}", e.what());
     }
-    ::sd_notify(0, "READY=1");
+    notifier_.ready(loop_.now());
+    updateStatus();
 }
 
 int Server::run()
@@ -268,14 +340,15 @@ int Server::run()
         else
             stop();
     });
-    loop_.setTicker(kTickMs, [this] { onTick(); });
-    ::sd_notify(0, "READY=1");
-    updateStatus(true);
+    loop_.setTicker(notifier_.maxTickMs(kTickMs), [this] { onTick(); });
+    // Every listener is in the loop (open() registered them): clients may come.
+    notifier_.ready(loop_.now());
+    updateStatus();
     if (int err = loop_.run(); err < 0) {
         log::error("event loop failed: {}", errnoText(-err));
         return kExitSoftware;
     }
-    log::info("stopped after serving {} clients", served_);
+    log::info("stopped after serving {}", plural(served_, "client"));
     return kExitOk;
 }
 

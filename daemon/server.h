@@ -10,9 +10,13 @@
 #include "connection.h"
 #include "event_loop.h"
 #include "line_service.h"
+#include "listen_set.h"
 #include "listener.h"
+#include "notify.h"
 #include "options.h"
+#include "refusal.h"
 #include "settings.h"
+#include "timeouts.h"
 
 namespace pisock {
 
@@ -32,9 +36,11 @@ public:
     void open();
     // Serves until SIGTERM/SIGINT and the drain that follows; returns the exit status.
     int run();
-    // Graceful stop: no new clients, replies owed are sent, then exit.
+    // Graceful stop: no new clients, replies owed are sent, then exit. A second call closes
+    // every client at once.
     void stop() noexcept;
-    // Re-reads the configuration; keeps the old settings if the new ones are invalid.
+    // Re-reads the configuration and applies it, listen addresses included, without touching
+    // a connection; keeps the old settings if the new ones are invalid or cannot be applied.
     void reload() noexcept;
 
     void onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) noexcept override;
@@ -42,17 +48,17 @@ public:
     void onLinger(Connection &connection) noexcept override;
 
     [[nodiscard]] std::size_t connectionCount() const noexcept { return connections_.size(); }
-    [[nodiscard]] const std::vector<std::unique_ptr<Listener>> &listeners() const noexcept
-    {
-        return listeners_;
-    }
 
 private:
     void applySettings() noexcept;
-    void addListener(UniqueFd fd, std::string unlinkPath);
     void refuse(UniqueFd fd, const std::string &peer, const char *why) noexcept;
+    void deny(UniqueFd fd, const std::string &peer) noexcept;
+    void closeIdle(std::uint64_t now) noexcept;
+    void checkFdLimit() noexcept;
     void onTick() noexcept;
-    void updateStatus(bool force) noexcept;
+    // Closes every connection now and ends the loop (shutdown deadline, second signal).
+    void closeAll(const char *reason) noexcept;
+    void updateStatus() noexcept;
     std::unique_ptr<Service> makeService(const std::string &peer, std::uint64_t id);
 
     EventLoop &loop_;
@@ -61,7 +67,10 @@ private:
     ReplyConfig reply_; // shared by every LineService
     ConnectionLimits limits_; // shared by every Connection
     UniqueFd reserveFd_; // spare descriptor for EMFILE (STYLE.md section 4)
-    std::vector<std::unique_ptr<Listener>> listeners_;
+    ListenSet listeners_;
+    Notifier notifier_;
+    IdleList idle_; // every connection, least recently active first
+    RefusalQueue refusals_; // busy clients waiting for their FIN
     std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
     std::deque<std::pair<std::uint64_t, std::uint64_t>> lingering_; // (deadline, id), in order
     std::uint64_t nextId_ = 1;
@@ -69,9 +78,9 @@ private:
     std::uint64_t messages_ = 0; // of closed connections
     std::uint64_t lastBusyLogMs_ = 0;
     std::uint64_t busyRefused_ = 0;
+    std::uint64_t lastDenyLogMs_ = 0;
+    std::uint64_t denied_ = 0;
     std::uint64_t stopDeadline_ = 0;
-    std::uint64_t lastStatusMs_ = 0;
-    std::string lastStatus_;
     bool stopping_ = false;
 };
 

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "acl.h"
 #include "common/address.h"
 #include "common/line_codec.h"
 #include "log.h"
@@ -24,6 +25,11 @@ struct Settings {
     std::size_t lowWater = 256 * 1024; // pending output that resumes it
     unsigned shutdownTimeoutSec = 5;
     log::Level logLevel = log::Level::Info;
+    unsigned logRate = 20; // lines per second about one peer host; 0: no limit
+    unsigned idleTimeoutSec = 300; // 0: never
+    unsigned keepaliveSec = 60; // TCP keepalive idle time; 0: off
+    std::vector<Cidr> allow; // empty: every peer not denied
+    std::vector<Cidr> deny; // wins over allow
 };
 
 } // namespace pisock

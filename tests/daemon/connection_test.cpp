@@ -239,3 +239,43 @@ TEST_CASE("echo returns bytes unchanged", "[connection]")
     CHECK(got == bin);
     CHECK(f.conn->state() == ConnState::Open);
 }
+
+TEST_CASE("drain answers every message queued before it, beyond one read's budget", "[connection]")
+{
+    Fixture f;
+    // 1500 lines of 100 bytes: more than the 64 KiB one wakeup reads, all in the kernel.
+    const std::string line(99, 'q');
+    std::string batch;
+    for (int i = 0; i < 1500; ++i)
+        batch += line + "\n";
+    f.write(batch);
+    f.write("partial line with no end");
+    f.conn->drain();
+    f.write("sent after the stop\n");
+    std::string got;
+    bool eof = false;
+    CHECK(f.runUntil([&] {
+        got += f.read(&eof);
+        return eof;
+    }));
+    CHECK(got.size() == 1500 * (12 + 100));
+    CHECK(got.find("sent after the stop") == std::string::npos);
+    CHECK(got.find("partial") == std::string::npos);
+    CHECK(f.conn->messages() == 1500);
+}
+
+TEST_CASE("a connection stays on its idle list while open and leaves it when closed",
+          "[connection]")
+{
+    Fixture f;
+    IdleList idle;
+    f.conn->watchIdle(idle);
+    CHECK(f.conn->linked());
+    f.write("hello\n");
+    std::string got;
+    CHECK(f.runUntil([&] { return (got += f.read()).size() >= 18; }));
+    CHECK(f.conn->linked());
+    f.conn->abort("idle timeout");
+    CHECK(f.closed);
+    CHECK(idle.empty());
+}

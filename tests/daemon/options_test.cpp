@@ -137,3 +137,59 @@ TEST_CASE("sizes and durations take units", "[options]")
               loadSettings(parse({ "--config", "/dev/null", "--max-message", "0" }));
           }) == 64);
 }
+
+TEST_CASE("limits for hostile clients have defaults and take values", "[options]")
+{
+    const Settings defaults = loadSettings(parse({ "--config", "/dev/null" }));
+    CHECK(defaults.idleTimeoutSec == 300);
+    CHECK(defaults.keepaliveSec == 60);
+    CHECK(defaults.allow.empty());
+    CHECK(defaults.deny.empty());
+
+    const Settings s = loadSettings(
+            parse({ "--config", "/dev/null", "--idle-timeout", "0", "--keepalive", "2m", "--allow",
+                    "10.0.0.0/8", "--allow", "::1", "--deny", "10.0.0.13" }));
+    CHECK(s.idleTimeoutSec == 0);
+    CHECK(s.keepaliveSec == 120);
+    REQUIRE(s.allow.size() == 2);
+    CHECK(s.allow[1].toString() == "::1/128");
+    REQUIRE(s.deny.size() == 1);
+    CHECK(s.deny[0].toString() == "10.0.0.13/32");
+}
+
+TEST_CASE("allow and deny lists from the file are replaced by the command line", "[options]")
+{
+    ConfFile conf("allow = 127.0.0.0/8\nallow = 192.168.0.0/16\ndeny = 192.168.1.1\n");
+    const Settings fromFile = loadSettings(parse({ "--config", conf.path }));
+    CHECK(fromFile.allow.size() == 2);
+    CHECK(fromFile.deny.size() == 1);
+    const Settings s = loadSettings(parse({ "--config", conf.path, "--allow", "10.0.0.0/8" }));
+    REQUIRE(s.allow.size() == 1);
+    CHECK(s.allow[0].toString() == "10.0.0.0/8");
+    CHECK(s.deny.size() == 1); // not given on the command line: the file's list stays
+}
+
+TEST_CASE("bad CIDR and keepalive values name the option", "[options]")
+{
+    try {
+        loadSettings(parse({ "--config", "/dev/null", "--allow", "192.168.1.1/24" }));
+        FAIL("no error");
+    } catch (const OptionError &e) {
+        CHECK(e.exitCode() == 64);
+        CHECK(std::string(e.what()).rfind("--allow: '192.168.1.1/24' has host bits set", 0) == 0);
+    }
+    ConfFile conf("\ndeny = lan\n");
+    try {
+        loadSettings(parse({ "--config", conf.path }));
+        FAIL("no error");
+    } catch (const OptionError &e) {
+        CHECK(e.exitCode() == 78);
+        CHECK(std::string(e.what()).find(":2: deny: 'lan' is not an IPv4") != std::string::npos);
+    }
+    CHECK(exitCodeOf([] {
+              loadSettings(parse({ "--config", "/dev/null", "--keepalive", "10h" }));
+          }) == 64);
+    CHECK(exitCodeOf([] {
+              loadSettings(parse({ "--config", "/dev/null", "--idle-timeout", "soon" }));
+          }) == 64);
+}

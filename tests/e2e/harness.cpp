@@ -1,5 +1,6 @@
 #include "harness.h"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstdlib>
@@ -7,6 +8,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pty.h>
@@ -14,7 +16,9 @@
 #include <signal.h>
 #include <sstream>
 #include <stdexcept>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -80,6 +84,9 @@ struct Env {
             bool skip = false;
             for (const auto &name : drop)
                 skip = skip || kv.starts_with(name + "=");
+            // An extra NAME=value replaces the inherited one.
+            for (const auto &set : extra)
+                skip = skip || kv.starts_with(set.substr(0, set.find('=') + 1));
             if (!skip)
                 strings.emplace_back(kv);
         }
@@ -145,7 +152,8 @@ ProcessResult runProcess(const std::vector<std::string> &argvIn, std::string_vie
     const std::string errPath = dir.path() + "/stderr";
     std::vector<std::string> args = argvIn;
     auto argv = argvOf(args);
-    Env env(extra, { "LISTEN_FDS", "LISTEN_PID", "NOTIFY_SOCKET" });
+    Env env(extra, { "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET",
+                     "JOURNAL_STREAM", "WATCHDOG_USEC", "WATCHDOG_PID" });
 
     const pid_t pid = ::fork();
     if (pid < 0)
@@ -295,16 +303,23 @@ UniqueFd closedLoopbackPort()
     return fd;
 }
 
-UniqueFd listenLoopback(bool ipv6)
+UniqueFd listenLoopback(bool ipv6, int backlog, bool v4mapped)
 {
-    UniqueFd fd(::socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    UniqueFd fd(::socket(ipv6 || v4mapped ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd)
         die("socket");
     int one = 1;
     ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     sockaddr_storage ss{};
     socklen_t len = 0;
-    if (ipv6) {
+    if (v4mapped) {
+        int zero = 0;
+        ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+        auto *a = reinterpret_cast<sockaddr_in6 *>(&ss);
+        a->sin6_family = AF_INET6;
+        ::inet_pton(AF_INET6, "::ffff:127.0.0.1", &a->sin6_addr);
+        len = sizeof(*a);
+    } else if (ipv6) {
         auto *a = reinterpret_cast<sockaddr_in6 *>(&ss);
         a->sin6_family = AF_INET6;
         a->sin6_addr = in6addr_loopback;
@@ -317,7 +332,7 @@ UniqueFd listenLoopback(bool ipv6)
     }
     if (::bind(fd.get(), reinterpret_cast<sockaddr *>(&ss), len) != 0)
         die("bind");
-    if (::listen(fd.get(), 1024) != 0)
+    if (::listen(fd.get(), backlog) != 0)
         die("listen");
     return fd;
 }
@@ -332,6 +347,42 @@ std::uint16_t localPort(int fd)
     return ntohs(reinterpret_cast<sockaddr_in *>(&ss)->sin_port);
 }
 
+namespace {
+
+// A unix datagram socket bound at path (or, with a leading '@', in the abstract namespace).
+UniqueFd bindDatagram(const std::string &name, bool nonBlocking)
+{
+    UniqueFd fd(
+            ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | (nonBlocking ? SOCK_NONBLOCK : 0), 0));
+    sockaddr_un sun{};
+    sun.sun_family = AF_UNIX;
+    std::memcpy(sun.sun_path, name.data(), name.size());
+    if (name[0] == '@')
+        sun.sun_path[0] = '\0';
+    const auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size() +
+                                            (name[0] == '@' ? 0 : 1));
+    if (!fd || ::bind(fd.get(), reinterpret_cast<sockaddr *>(&sun), len) != 0)
+        die("bind " + name);
+    return fd;
+}
+
+// Parses one native-protocol datagram: "NAME=value" lines (pisockd sends no binary fields).
+JournalEntry parseJournalDatagram(std::string_view all)
+{
+    JournalEntry entry;
+    while (!all.empty()) {
+        const auto nl = all.find('\n');
+        const std::string_view line = all.substr(0, nl);
+        all.remove_prefix(nl == std::string_view::npos ? all.size() : nl + 1);
+        const auto eq = line.find('=');
+        if (eq != std::string_view::npos)
+            entry[std::string(line.substr(0, eq))] = std::string(line.substr(eq + 1));
+    }
+    return entry;
+}
+
+} // namespace
+
 Daemon::Daemon(std::vector<std::string> args, DaemonOptions options)
 {
     logPath_ = dir_.path() + "/stderr";
@@ -340,46 +391,86 @@ Daemon::Daemon(std::vector<std::string> args, DaemonOptions options)
     static int counter = 0;
     const std::string notifyName =
             "@pisock-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
-    notify_.reset(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    sockaddr_un sun{};
-    sun.sun_family = AF_UNIX;
-    std::memcpy(sun.sun_path + 1, notifyName.data() + 1, notifyName.size() - 1);
-    const auto sunLen = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + notifyName.size());
-    if (::bind(notify_.get(), reinterpret_cast<sockaddr *>(&sun), sunLen) != 0)
-        die("bind notify socket");
+    notify_ = bindDatagram(notifyName, true);
 
     UniqueFd listener;
     std::vector<std::string> extra = options.env;
     extra.push_back("NOTIFY_SOCKET=" + notifyName);
+    std::vector<int> pass;
     if (options.socketActivation) {
-        listener = listenLoopback(options.ipv6);
+        listener = listenLoopback(options.ipv6, options.backlog, options.v4mapped);
         port_ = localPort(listener.get());
-        extra.emplace_back("LISTEN_FDS=1");
+        pass.push_back(listener.get());
     }
-    Env env(extra,
-            { "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET", "JOURNAL_STREAM" });
+    pass.insert(pass.end(), options.passFds.begin(), options.passFds.end());
+    if (!pass.empty())
+        extra.push_back("LISTEN_FDS=" + std::to_string(pass.size()));
+    if (!options.fdNames.empty()) {
+        std::string names = "LISTEN_FDNAMES=";
+        for (std::size_t i = 0; i < options.fdNames.size(); ++i)
+            names += (i ? ":" : "") + options.fdNames[i];
+        extra.push_back(names);
+    }
+    {
+        // Created here so its inode is known: the child opens the same file.
+        UniqueFd log(::open(logPath_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+        struct stat st {
+        };
+        if (!log || ::fstat(log.get(), &st) != 0)
+            die("create " + logPath_);
+        if (options.journal) // stderr "is the journal": as systemd says for a service
+            extra.push_back("JOURNAL_STREAM=" + std::to_string(st.st_dev) + ":" +
+                            std::to_string(st.st_ino));
+    }
+    if (options.journal) {
+        const std::string path = dir_.path() + "/journal.sock";
+        journal_ = bindDatagram(path, true);
+        journalStop_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+        journalReader_ = std::thread([this] { readJournal(); });
+        extra.push_back("PISOCKD_TEST_JOURNAL=" + path);
+    }
+    try {
+        start(args, options, extra, pass);
+    } catch (...) {
+        stopReader(); // joinable threads must not be destroyed
+        stopJournal();
+        throw;
+    }
+}
+
+void Daemon::start(std::vector<std::string> args, const DaemonOptions &options,
+                   const std::vector<std::string> &extra, const std::vector<int> &pass)
+{
+    Env env(extra, { "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET",
+                     "JOURNAL_STREAM", "WATCHDOG_USEC", "WATCHDOG_PID", "PISOCKD_TEST_JOURNAL" });
     args.insert(args.begin(), daemonPath());
+    args.insert(args.begin(), options.wrapper.begin(), options.wrapper.end());
     auto argv = argvOf(args);
     // LISTEN_PID must be the daemon's own pid: written by the child, from a buffer made here.
     std::string listenPid = "LISTEN_PID=0000000000";
     std::vector<char *> envp = env.pointers;
-    if (listener)
+    if (!pass.empty())
         envp.insert(envp.end() - 1, listenPid.data());
 
     pid_ = ::fork();
     if (pid_ < 0)
         die("fork");
     if (pid_ == 0) {
-        int err = ::open(logPath_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int devnull = ::open("/dev/null", O_RDWR);
+        // Nothing but async-signal-safe calls from here: the parent has threads.
+        int err = ::open(logPath_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
         ::dup2(devnull, 0);
         ::dup2(devnull, 1);
         ::dup2(err, 2);
-        if (listener) {
-            if (listener.get() == 3)
-                ::fcntl(3, F_SETFD, 0);
-            else
-                ::dup2(listener.get(), 3);
+        // Passed sockets go to 3, 4, ...: first out of the way (fds a test holds may be
+        // anywhere, 3 included), then into place; dup2 clears close-on-exec.
+        int moved[64];
+        const std::size_t n = std::min<std::size_t>(pass.size(), 64);
+        for (std::size_t i = 0; i < n; ++i)
+            moved[i] = ::fcntl(pass[i], F_DUPFD_CLOEXEC, 100);
+        for (std::size_t i = 0; i < n; ++i)
+            ::dup2(moved[i], 3 + static_cast<int>(i));
+        if (n > 0) {
             // No leading zeros: systemd reads "0..." as octal.
             char digits[16];
             int len = 0;
@@ -394,10 +485,98 @@ Daemon::Daemon(std::vector<std::string> args, DaemonOptions options)
         ::_exit(127);
     }
 
-    if (!waitForNotification("READY=1", 15s)) {
+    reader_ = std::thread([this] { readNotifications(); });
+    if (options.waitReady && !waitForNotification("READY=1", 15s)) {
         const std::string log = this->log();
         stop(SIGKILL);
         throw std::runtime_error("pisockd did not become ready; its log:\n" + log);
+    }
+}
+
+void Daemon::readJournal()
+{
+    std::vector<char> buf(1 << 20);
+    for (;;) {
+        pollfd p[2] = { { journal_.get(), POLLIN, 0 }, { journalStop_.get(), POLLIN, 0 } };
+        if (::poll(p, 2, -1) < 0 && errno != EINTR)
+            return;
+        if (p[1].revents)
+            return;
+        for (;;) {
+            const ssize_t n = ::recv(journal_.get(), buf.data(), buf.size(), 0);
+            if (n < 0)
+                break;
+            JournalEntry entry = parseJournalDatagram({ buf.data(), static_cast<std::size_t>(n) });
+            const std::lock_guard lock(journalMutex_);
+            journalEntries_.push_back(std::move(entry));
+        }
+    }
+}
+
+std::vector<JournalEntry> Daemon::journal() const
+{
+    const std::lock_guard lock(journalMutex_);
+    return journalEntries_;
+}
+
+std::optional<JournalEntry> Daemon::waitForJournal(std::string_view needle,
+                                                   std::chrono::milliseconds timeout) const
+{
+    const auto deadline = Clock::now() + timeout;
+    for (;;) {
+        for (const auto &e : journal()) {
+            auto it = e.find("MESSAGE");
+            if (it != e.end() && it->second.find(needle) != std::string::npos)
+                return e;
+        }
+        if (Clock::now() >= deadline)
+            return std::nullopt;
+        ::poll(nullptr, 0, 10); // the reader thread fills the list
+    }
+}
+
+void Daemon::signal(int sig) const
+{
+    ::kill(pid_, sig);
+}
+
+bool Daemon::reload(std::chrono::milliseconds timeout)
+{
+    const std::size_t ready = countNotifications("READY=1");
+    signal(SIGHUP);
+    return waitForNotifications("READY=1", ready + 1, false, timeout);
+}
+
+std::size_t Daemon::countNotifications(std::string_view needle, bool prefix)
+{
+    std::size_t n = 0;
+    for (const auto &note : notifications())
+        if (prefix ? note.starts_with(needle) : note == needle)
+            ++n;
+    return n;
+}
+
+bool Daemon::waitForNotifications(std::string_view needle, std::size_t n, bool prefix,
+                                  std::chrono::milliseconds timeout)
+{
+    const auto deadline = Clock::now() + timeout;
+    const auto count = [&] {
+        return static_cast<std::size_t>(
+                std::count_if(notes_.begin(), notes_.end(), [&](const std::string &note) {
+                    return prefix ? note.starts_with(needle) : note == needle;
+                }));
+    };
+    std::unique_lock lock(notesMutex_);
+    for (;;) {
+        if (count() >= n)
+            return true;
+        lock.unlock();
+        const bool gone = exited();
+        lock.lock();
+        if (gone || Clock::now() >= deadline)
+            return false;
+        // 50 ms: notice an early exit, which no notification announces.
+        notesChanged_.wait_for(lock, std::min<Clock::duration>(deadline - Clock::now(), 50ms));
     }
 }
 
@@ -406,6 +585,24 @@ Daemon::~Daemon()
     if (pid_ > 0 && status_ < 0) {
         ::kill(pid_, SIGKILL);
         waitFor(pid_, Clock::now() + 10s);
+    }
+    stopReader();
+    stopJournal();
+}
+
+void Daemon::stopReader()
+{
+    stopReading_ = true;
+    if (reader_.joinable())
+        reader_.join();
+}
+
+void Daemon::stopJournal()
+{
+    if (journalReader_.joinable()) {
+        const std::uint64_t one = 1;
+        [[maybe_unused]] auto n = ::write(journalStop_.get(), &one, sizeof(one));
+        journalReader_.join();
     }
 }
 
@@ -451,39 +648,76 @@ bool Daemon::waitForLog(std::string_view needle, std::chrono::milliseconds timeo
     }
 }
 
-std::vector<std::string> Daemon::notifications()
+void Daemon::readNotifications()
 {
     char buf[4096];
-    for (;;) {
+    while (!stopReading_) {
+        pollfd p{ notify_.get(), POLLIN, 0 };
+        if (::poll(&p, 1, 50) <= 0) // 50 ms: notice stopReading_
+            continue;
         const ssize_t n = ::recv(notify_.get(), buf, sizeof(buf), 0);
         if (n < 0)
-            break;
+            continue;
         // One datagram may carry several NAME=value lines.
         std::string_view all(buf, static_cast<std::size_t>(n));
+        std::lock_guard lock(notesMutex_);
         while (!all.empty()) {
             const auto nl = all.find('\n');
             notes_.emplace_back(all.substr(0, nl));
             all.remove_prefix(nl == std::string_view::npos ? all.size() : nl + 1);
         }
+        notesChanged_.notify_all();
     }
+}
+
+std::vector<std::string> Daemon::notifications()
+{
+    std::lock_guard lock(notesMutex_);
     return notes_;
 }
 
 bool Daemon::waitForNotification(std::string_view needle, std::chrono::milliseconds timeout)
 {
-    const auto deadline = Clock::now() + timeout;
-    for (;;) {
-        for (const auto &n : notifications())
-            if (n == needle)
-                return true;
-        if (exited() || Clock::now() >= deadline)
-            return false;
-        pollfd p{ notify_.get(), POLLIN, 0 };
-        ::poll(&p, 1, std::min(remainingMs(deadline), 50)); // 50: notice an early exit
-    }
+    return waitForNotifications(needle, 1, false, timeout);
 }
 
-Client::Client(const std::string &host, std::uint16_t port)
+ProcessStats processStats(pid_t pid)
+{
+    ProcessStats stats;
+    const std::string dir = "/proc/" + std::to_string(pid);
+    std::istringstream status(readFile(dir + "/status"));
+    for (std::string line; std::getline(status, line);) {
+        if (line.rfind("VmRSS:", 0) == 0)
+            stats.rssKiB = std::stol(line.substr(6));
+        else if (line.rfind("VmHWM:", 0) == 0)
+            stats.peakRssKiB = std::stol(line.substr(6));
+    }
+    // Fields after "(comm)": state is field 3, utime 14, stime 15 (proc(5)), in clock ticks.
+    const std::string stat = readFile(dir + "/stat");
+    std::istringstream fields(stat.substr(stat.rfind(')') + 1));
+    std::vector<std::string> f{ std::istream_iterator<std::string>(fields), {} };
+    if (f.size() > 12)
+        stats.cpuSeconds = static_cast<double>(std::stoull(f[11]) + std::stoull(f[12])) /
+                           static_cast<double>(::sysconf(_SC_CLK_TCK));
+    return stats;
+}
+
+std::size_t raiseFdLimit(std::size_t want)
+{
+    rlimit lim{};
+    ::getrlimit(RLIMIT_NOFILE, &lim);
+    if (lim.rlim_cur >= want)
+        return lim.rlim_cur;
+    rlimit wanted{ want, std::max<rlim_t>(want, lim.rlim_max) };
+    if (::setrlimit(RLIMIT_NOFILE, &wanted) != 0) { // not root: as far as the hard limit
+        wanted = { lim.rlim_max, lim.rlim_max };
+        ::setrlimit(RLIMIT_NOFILE, &wanted);
+    }
+    ::getrlimit(RLIMIT_NOFILE, &lim);
+    return lim.rlim_cur;
+}
+
+Client::Client(const std::string &host, std::uint16_t port, const std::string &source)
 {
     sockaddr_storage ss{};
     socklen_t len = 0;
@@ -511,6 +745,13 @@ Client::Client(const std::string &host, std::uint16_t port)
     fd_.reset(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd_)
         die("socket");
+    if (!source.empty()) {
+        sockaddr_in from{};
+        from.sin_family = AF_INET;
+        ::inet_pton(AF_INET, source.c_str(), &from.sin_addr);
+        if (::bind(fd_.get(), reinterpret_cast<sockaddr *>(&from), sizeof(from)) != 0)
+            die("bind to " + source);
+    }
     if (::connect(fd_.get(), reinterpret_cast<sockaddr *>(&ss), len) != 0)
         die("connect to " + host + ":" + std::to_string(port));
 }
@@ -545,6 +786,7 @@ bool Client::fill(Clock::time_point deadline)
     if (n <= 0) {
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
             return true;
+        error_ = n < 0 ? errno : 0;
         eof_ = true;
         return false;
     }

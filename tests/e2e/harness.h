@@ -3,12 +3,17 @@
 // Runs the real pisockd for end-to-end tests and talks to it through real sockets. Every wait
 // polls with a deadline; every process started here is stopped here, by PID.
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <sys/types.h>
+#include <thread>
 #include <vector>
 
 #include "common/unique_fd.h"
@@ -80,15 +85,42 @@ private:
     std::string output_;
 };
 
-// A TCP socket bound to 127.0.0.1 (or ::1) on a free port and listening.
-UniqueFd listenLoopback(bool ipv6 = false);
+// A TCP socket bound to 127.0.0.1 (or ::1) on a free port and listening. v4mapped: an IPv6
+// socket bound to ::ffff:127.0.0.1, so IPv4 clients arrive as IPv4-mapped addresses.
+UniqueFd listenLoopback(bool ipv6 = false, int backlog = 1024, bool v4mapped = false);
 std::uint16_t localPort(int fd);
 
 struct DaemonOptions {
     bool socketActivation = true; // pass a fresh loopback listener as fd 3
     bool ipv6 = false;
-    std::vector<std::string> env; // extra NAME=value
+    bool v4mapped = false; // listen on ::ffff:127.0.0.1 (see listenLoopback)
+    int backlog = 1024; // of the passed listening socket
+    std::vector<std::string> env; // extra NAME=value, replacing an inherited NAME
+    // More sockets to pass (borrowed), after the harness's own listener if there is one:
+    // fds 3, 4, ... with LISTEN_FDS, and LISTEN_FDNAMES when names are given.
+    std::vector<int> passFds;
+    std::vector<std::string> fdNames;
+    // A command that starts the daemon by exec'ing it in place (systemd-socket-activate -l
+    // ...); the daemon's path and arguments follow it.
+    std::vector<std::string> wrapper;
+    bool waitReady = true; // the constructor waits for READY=1
+    bool journal = false; // capture the log as journal entries (PISOCKD_TEST_JOURNAL)
 };
+
+// One journal entry the daemon sent: field name to value.
+using JournalEntry = std::map<std::string, std::string>;
+
+// What /proc says about a process: memory in KiB, CPU time used so far.
+struct ProcessStats {
+    long rssKiB = 0; // VmRSS
+    long peakRssKiB = 0; // VmHWM
+    double cpuSeconds = 0; // utime + stime
+};
+ProcessStats processStats(pid_t pid);
+
+// Raises this process's RLIMIT_NOFILE (soft, and hard when allowed) to at least want if it
+// can; returns the soft limit now in force. Children started later inherit it.
+std::size_t raiseFdLimit(std::size_t want);
 
 // A pisockd started for one test: socket activated on a free loopback port by default, with
 // NOTIFY_SOCKET on a socket this object owns. The constructor waits for READY=1.
@@ -102,8 +134,13 @@ public:
 
     [[nodiscard]] std::uint16_t port() const { return port_; }
     [[nodiscard]] pid_t pid() const { return pid_; }
-    // Sends sig and waits for the exit; returns the status (128 + signal if killed).
+    // Sends sig (0: none) and waits for the exit; returns the status (128 + signal if killed),
+    // or -1 after killing it if it did not stop in time.
     int stop(int sig = 15, std::chrono::milliseconds timeout = 15s);
+    // Sends sig and returns at once.
+    void signal(int sig) const;
+    // SIGHUP, then waits for the READY=1 that ends the reload.
+    bool reload(std::chrono::milliseconds timeout = 10s);
     // True once the daemon has exited (status in exitStatus()).
     bool exited();
     [[nodiscard]] int exitStatus() const { return status_; }
@@ -114,12 +151,43 @@ public:
     // sd_notify messages received so far, in order.
     std::vector<std::string> notifications();
     bool waitForNotification(std::string_view needle, std::chrono::milliseconds timeout = 10s);
+    // How many notifications equal (or, with prefix, start with) needle.
+    std::size_t countNotifications(std::string_view needle, bool prefix = false);
+    // Waits until at least n notifications equal (or start with) needle.
+    bool waitForNotifications(std::string_view needle, std::size_t n, bool prefix = false,
+                              std::chrono::milliseconds timeout = 10s);
+    // Journal entries received so far (DaemonOptions::journal), in order.
+    std::vector<JournalEntry> journal() const;
+    // Waits for an entry whose MESSAGE contains needle; returns it.
+    std::optional<JournalEntry> waitForJournal(std::string_view needle,
+                                               std::chrono::milliseconds timeout = 10s) const;
 
 private:
+    // Forks and execs the daemon, waits for READY=1 if asked to.
+    void start(std::vector<std::string> args, const DaemonOptions &options,
+               const std::vector<std::string> &extra, const std::vector<int> &pass);
+    void readJournal();
+    void stopJournal();
+    // sd_notify() blocks once 10 datagrams wait unread (net.unix.max_dgram_qlen), as systemd
+    // never lets happen: a thread reads them as they come, for tests of any length.
+    void readNotifications();
+    void stopReader();
+
     TempDir dir_;
     std::string logPath_;
     UniqueFd notify_;
-    std::vector<std::string> notes_;
+    std::thread reader_;
+    std::atomic<bool> stopReading_{ false };
+    std::mutex notesMutex_;
+    std::condition_variable notesChanged_;
+    std::vector<std::string> notes_; // guarded by notesMutex_
+    // The journal socket is read by a thread: the daemon's sends block until someone reads,
+    // as they do with journald.
+    UniqueFd journal_;
+    UniqueFd journalStop_; // eventfd that ends the reader
+    std::thread journalReader_;
+    mutable std::mutex journalMutex_;
+    std::vector<JournalEntry> journalEntries_;
     pid_t pid_ = -1;
     int status_ = -1;
     std::uint16_t port_ = 0;
@@ -129,8 +197,9 @@ private:
 class Client
 {
 public:
-    // Connects to host:port ("127.0.0.1", "::1") or, with port 0, to the unix socket at host.
-    Client(const std::string &host, std::uint16_t port);
+    // Connects to host:port ("127.0.0.1", "::1") or, with port 0, to the unix socket at host;
+    // from the address source if given ("127.0.0.2").
+    Client(const std::string &host, std::uint16_t port, const std::string &source = {});
     explicit Client(std::uint16_t port) : Client("127.0.0.1", port) {}
     // Wraps a connected socket, e.g. one accepted by a stand-in server.
     explicit Client(UniqueFd fd) : fd_(std::move(fd)) {}
@@ -138,6 +207,8 @@ public:
     [[nodiscard]] int fd() const { return fd_.get(); }
     void send(std::string_view data);
     void shutdownWrite();
+    // Closes the socket now (a daemon told to stop then need not wait for this client's FIN).
+    void close() { fd_.reset(); }
     // Reads one line (without '\n'); nullopt on EOF or timeout.
     std::optional<std::string> readLine(std::chrono::milliseconds timeout = 10s);
     // Reads exactly n bytes, or what came before EOF/timeout.
@@ -146,6 +217,8 @@ public:
     std::string readToEof(std::chrono::milliseconds timeout = 10s, bool *timedOut = nullptr);
     // True if the peer closed (EOF) within timeout, with nothing more to read.
     bool waitForEof(std::chrono::milliseconds timeout = 10s);
+    // The errno that ended the stream (ECONNRESET...); 0 while open or after a clean EOF.
+    [[nodiscard]] int error() const { return error_; }
 
 private:
     bool fill(Clock::time_point deadline);
@@ -153,6 +226,7 @@ private:
     UniqueFd fd_;
     std::string pending_;
     bool eof_ = false;
+    int error_ = 0;
 };
 
 // Accepts one connection on a listening socket within timeout; an invalid fd otherwise.

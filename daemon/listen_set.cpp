@@ -1,0 +1,170 @@
+#include "listen_set.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include "log.h"
+
+namespace pisock {
+
+namespace {
+
+constexpr std::uint16_t kDefaultPort = 8888;
+
+bool isListeningStream(int fd) noexcept
+{
+    int type = 0;
+    int listening = 0;
+    socklen_t len = sizeof(type);
+    if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM)
+        return false;
+    len = sizeof(listening);
+    return ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening;
+}
+
+} // namespace
+
+std::vector<ListenPlan> listenPlan(const std::vector<Endpoint> &endpoints)
+{
+    std::vector<ListenPlan> plan;
+    if (endpoints.empty()) {
+        plan.push_back({ Endpoint{ Endpoint::Kind::Inet, "::", kDefaultPort, {} }, true, true });
+        return plan;
+    }
+    for (const auto &ep : endpoints) {
+        // "[::]:P" next to "0.0.0.0:P" would collide unless it stays IPv6-only.
+        const bool v4AnyToo =
+                std::any_of(endpoints.begin(), endpoints.end(), [&](const Endpoint &o) {
+                    return o.kind == Endpoint::Kind::Inet && o.port == ep.port &&
+                           o.host == "0.0.0.0";
+                });
+        plan.push_back({ ep, !v4AnyToo, false });
+    }
+    return plan;
+}
+
+ListenSet::ListenSet(EventLoop &loop, AcceptSink &sink, UniqueFd &reserveFd)
+    : loop_(loop), sink_(sink), reserveFd_(reserveFd)
+{
+}
+
+ListenSet::~ListenSet() = default;
+
+void ListenSet::start(Entry entry, const std::string &origin)
+{
+    entry.listener->start();
+    log::info("listening on {}{}", entry.listener->address(), origin);
+    entries_.push_back(std::move(entry));
+}
+
+void ListenSet::adopt(int first, const std::vector<std::string> &names)
+{
+    activated_ = true;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        const int fd = first + static_cast<int>(i);
+        const std::string origin = names[i].empty() ? fmt::format(" (socket activation, fd {})", fd)
+                                                    : fmt::format(" (socket {})", names[i]);
+        if (!isListeningStream(fd))
+            throw std::system_error(
+                    EINVAL, std::system_category(),
+                    fmt::format("socket {} passed by the service manager is not a listening "
+                                "stream socket",
+                                names[i].empty() ? fmt::format("fd {}", fd)
+                                                 : fmt::format("{} (fd {})", names[i], fd)));
+        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+        ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+        // systemd keeps its own copy: closing ours never unlinks or closes its socket.
+        auto listener = std::make_unique<Listener>(loop_, UniqueFd(fd), sink_, reserveFd_);
+        start(Entry{ fmt::format("fd {}", fd), std::move(listener) }, origin);
+    }
+}
+
+ListenSet::Entry ListenSet::openOne(const ListenPlan &plan)
+{
+    const Endpoint &ep = plan.endpoint;
+    UniqueFd fd;
+    try {
+        fd = openListenSocket(ep, plan.dualStack);
+    } catch (const std::system_error &e) {
+        // A Pi with IPv6 disabled: the default falls back to IPv4.
+        if (!plan.fallbackToIpv4 || e.code().value() != EAFNOSUPPORT)
+            throw;
+        log::notice("IPv6 unavailable, listening on IPv4 only");
+        fd = openListenSocket(Endpoint{ Endpoint::Kind::Inet, "0.0.0.0", ep.port, {} });
+    }
+    auto listener = std::make_unique<Listener>(loop_, std::move(fd), sink_, reserveFd_);
+    if (ep.kind == Endpoint::Kind::Unix)
+        listener->setUnlinkOnClose(ep.path); // it created the file
+    return Entry{ ep.toString(), std::move(listener) };
+}
+
+void ListenSet::open(const std::vector<Endpoint> &endpoints)
+{
+    for (const auto &plan : listenPlan(endpoints))
+        start(openOne(plan), {});
+}
+
+void ListenSet::update(const std::vector<Endpoint> &endpoints)
+{
+    const std::vector<ListenPlan> plan = listenPlan(endpoints);
+    auto has = [this](const std::string &key) {
+        return std::any_of(entries_.begin(), entries_.end(),
+                           [&](const Entry &e) { return e.key == key; });
+    };
+    // Open everything new before changing anything, so a failure leaves the set as it was.
+    std::vector<Entry> added;
+    try {
+        for (const auto &p : plan)
+            if (const std::string key = p.endpoint.toString(); !has(key))
+                added.push_back(openOne(p));
+        for (auto &e : added)
+            e.listener->start();
+    } catch (...) {
+        for (auto &e : added)
+            retire(e);
+        throw;
+    }
+    for (auto it = entries_.begin(); it != entries_.end();) {
+        const bool kept = std::any_of(plan.begin(), plan.end(), [&](const ListenPlan &p) {
+            return p.endpoint.toString() == it->key;
+        });
+        if (kept) {
+            ++it;
+            continue;
+        }
+        log::info("no longer listening on {}; its clients stay connected", it->listener->address());
+        retire(*it);
+        it = entries_.erase(it);
+    }
+    for (auto &e : added) {
+        log::info("listening on {}", e.listener->address());
+        entries_.push_back(std::move(e));
+    }
+}
+
+void ListenSet::retire(Entry &entry) noexcept
+{
+    // Its events of this batch may still name it: the loop destroys it after the batch.
+    entry.listener->close();
+    loop_.retire(std::move(entry.listener));
+}
+
+void ListenSet::closeAll() noexcept
+{
+    for (auto &e : entries_)
+        retire(e);
+    entries_.clear();
+}
+
+void ListenSet::retry() noexcept
+{
+    for (auto &e : entries_)
+        e.listener->retry();
+}
+
+} // namespace pisock

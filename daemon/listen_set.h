@@ -1,0 +1,72 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/address.h"
+#include "common/unique_fd.h"
+#include "event_loop.h"
+#include "listener.h"
+
+namespace pisock {
+
+// One address the daemon listens on, as the options ask for it.
+struct ListenPlan {
+    Endpoint endpoint;
+    bool dualStack = true; // "[::]:P" takes IPv4 too, unless "0.0.0.0:P" is listed as well
+    bool fallbackToIpv4 = false; // the default address: IPv4 only where IPv6 is disabled
+};
+
+// What --listen asks for: [::]:8888 when the list is empty.
+std::vector<ListenPlan> listenPlan(const std::vector<Endpoint> &endpoints);
+
+// The listening sockets: owns each Listener with the key it was opened for (the address as
+// configured, or its position among the sockets systemd passed); borrows the loop, the sink
+// that gets the clients and the reserve fd for running out of descriptors.
+class ListenSet
+{
+public:
+    ListenSet(EventLoop &loop, AcceptSink &sink, UniqueFd &reserveFd);
+    ~ListenSet();
+    ListenSet(const ListenSet &) = delete;
+    ListenSet &operator=(const ListenSet &) = delete;
+
+    // Takes the sockets the service manager passed, fds first..first+names.size()-1, with their
+    // names ("" when unnamed). Throws std::system_error for one that is not a listening stream
+    // socket.
+    void adopt(int first, const std::vector<std::string> &names);
+    // Opens every address; throws std::system_error naming the one that failed.
+    void open(const std::vector<Endpoint> &endpoints);
+    // Reload: opens the addresses that are new, then closes those no longer listed; clients
+    // accepted earlier stay. All or nothing: if one cannot be opened, the ones just opened
+    // are closed again and std::system_error is thrown, and the set is as it was.
+    void update(const std::vector<Endpoint> &endpoints);
+    // Stops accepting everywhere (shutdown).
+    void closeAll() noexcept;
+    // Accepts what may be waiting without a new edge (after running out of descriptors).
+    void retry() noexcept;
+
+    // The sockets came from the service manager: the configuration does not choose them.
+    [[nodiscard]] bool activated() const noexcept { return activated_; }
+    [[nodiscard]] std::size_t size() const noexcept { return entries_.size(); }
+
+private:
+    struct Entry {
+        std::string key;
+        std::unique_ptr<Listener> listener;
+    };
+
+    Entry openOne(const ListenPlan &plan);
+    void start(Entry entry, const std::string &origin);
+    void retire(Entry &entry) noexcept;
+
+    EventLoop &loop_;
+    AcceptSink &sink_;
+    UniqueFd &reserveFd_;
+    std::vector<Entry> entries_;
+    bool activated_ = false;
+};
+
+} // namespace pisock

@@ -1,0 +1,64 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace pisock::log {
+
+// The host part of a peer address, which the limits are kept per: "192.0.2.1" for
+// "192.0.2.1:5000", "2001:db8::1" for "[2001:db8::1]:5000", unix peers as they are. One host
+// opening many connections is one peer.
+std::string_view peerHost(std::string_view address) noexcept;
+
+// Decides which log lines about peers are written, so that no client can flood the log: at
+// most perPeer lines per second about one peer host and at most total per second about all
+// peers together. Counts what it suppresses and reports it at most once a second. Owns its
+// table, which holds at most maxPeers hosts (the rest share one entry). Time is passed in, in
+// milliseconds, so tests control it.
+class LineLimiter
+{
+public:
+    struct Limits {
+        unsigned perPeer = 20; // 0: no limit at all
+        unsigned total = 200;
+        std::size_t maxPeers = 1024;
+    };
+
+    explicit LineLimiter(Limits limits) : limits_(limits) {}
+
+    // True if a line about this peer address may be written now; false counts it suppressed.
+    bool allow(std::string_view peer, std::uint64_t nowMs);
+    // Lines to write about what was suppressed ("suppressed N messages from HOST"), once a
+    // second at most and at most kMaxReports of them (the rest summed up in one more line);
+    // forgets hosts that have been quiet for a second.
+    std::vector<std::string> report(std::uint64_t nowMs);
+
+    void setLimits(Limits limits) noexcept { limits_ = limits; }
+    [[nodiscard]] const Limits &limits() const noexcept { return limits_; }
+    [[nodiscard]] std::size_t peers() const noexcept { return peers_.size(); }
+
+    static constexpr std::size_t kMaxReports = 10;
+    static constexpr std::uint64_t kWindowMs = 1000;
+
+private:
+    struct Window {
+        std::uint64_t startMs = 0;
+        unsigned lines = 0;
+        std::uint64_t suppressed = 0; // since the last report
+    };
+
+    static bool admit(Window &window, unsigned limit, std::uint64_t nowMs) noexcept;
+
+    Limits limits_;
+    std::unordered_map<std::string, Window> peers_;
+    Window others_; // hosts that did not fit in the table
+    Window all_;
+    std::uint64_t lastReportMs_ = 0;
+    bool reported_ = false;
+};
+
+} // namespace pisock::log

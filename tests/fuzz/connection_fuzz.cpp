@@ -1,0 +1,193 @@
+// libFuzzer target: a Connection with the reply or echo service, fed arbitrary bytes in
+// arbitrary chunks over a socketpair by a peer that reads when the input says so, with small
+// limits so that backpressure, the read budget and over-long lines all happen. Checks:
+// - reply mode, line framing: exactly one reply per message, in order (line_model.h), and
+//   nothing after quit; echo: every byte back, in order; raw framing: the shape of replies;
+// - buffered output and input stay within the limits at every step;
+// - after the peer's half-close the connection sends everything and closes, in bounded time.
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <fuzzer/FuzzedDataProvider.h>
+#include <memory>
+#include <string>
+#include <sys/socket.h>
+
+#include "daemon/connection.h"
+#include "daemon/line_service.h"
+#include "daemon/log.h"
+#include "tests/fuzz/line_model.h"
+
+using namespace pisock;
+
+namespace {
+
+[[noreturn]] void fail(const char *what)
+{
+    std::fprintf(stderr, "invariant broken: %s\n", what);
+    __builtin_trap(); // libFuzzer saves the input that got here
+}
+
+void check(bool ok, const char *what)
+{
+    if (!ok)
+        fail(what);
+}
+
+enum class Kind { ReplyLine, ReplyRaw, Echo };
+
+// Owns the connection the way the server does; plays its peer.
+struct Harness : ConnectionOwner {
+    EventLoop loop;
+    ConnectionLimits limits;
+    ReplyConfig config;
+    UniqueFd peer;
+    std::unique_ptr<Connection> owned;
+    Connection *conn = nullptr;
+    bool closed = false;
+    std::string sent; // bytes the connection was given
+    std::string got; // bytes it sent back
+    bool peerEof = false;
+    bool writeFailed = false;
+
+    void onClosed(Connection &) noexcept override
+    {
+        closed = true;
+        loop.retire(std::move(owned));
+    }
+    void onLinger(Connection &) noexcept override {}
+
+    void write(const std::string &chunk)
+    {
+        if (writeFailed)
+            return;
+        const ssize_t n =
+                ::send(peer.get(), chunk.data(), chunk.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0)
+            sent.append(chunk, 0, static_cast<std::size_t>(n));
+        else if (n < 0 && errno != EAGAIN)
+            writeFailed = true; // the connection is gone (after quit)
+    }
+
+    void read(std::size_t most)
+    {
+        char buf[4096];
+        while (most > 0 && !peerEof) {
+            const ssize_t n = ::recv(peer.get(), buf, std::min(most, sizeof(buf)), MSG_DONTWAIT);
+            if (n > 0) {
+                got.append(buf, static_cast<std::size_t>(n));
+                most -= static_cast<std::size_t>(n);
+                continue;
+            }
+            peerEof = n == 0 || errno != EAGAIN;
+            return;
+        }
+    }
+
+    void turn(std::size_t maxReply)
+    {
+        loop.runOnce(0);
+        if (closed)
+            return;
+        check(conn->pendingInput() <= limits.maxInput, "input over maxInput");
+        check(conn->pendingOutput() < limits.highWater + maxReply, "output over high water");
+    }
+};
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size)
+{
+    log::setLevel(log::Level::Error);
+    FuzzedDataProvider input(data, size);
+    const auto kind = static_cast<Kind>(input.ConsumeIntegralInRange<int>(0, 2));
+    Harness h;
+    h.config.maxMessage = input.ConsumeIntegralInRange<std::size_t>(4, 64);
+    h.config.prefix = input.ConsumeBool() ? "server rec: " : "";
+    h.limits.highWater = input.ConsumeIntegralInRange<std::size_t>(16, 1024);
+    h.limits.lowWater = input.ConsumeIntegralInRange<std::size_t>(0, h.limits.highWater - 1);
+    h.limits.ioBudget = input.ConsumeIntegralInRange<std::size_t>(1, 512);
+    h.limits.maxInput = h.config.maxMessage + h.limits.ioBudget + 2; // as Server does
+    const std::string tooLong =
+            "error: message too long (limit " + std::to_string(h.config.maxMessage) + " bytes)\n";
+    // What one step of a service may add past the high-water mark: one reply, or (echo) one
+    // input buffer.
+    const std::size_t maxReply =
+            kind == Kind::Echo
+                    ? h.limits.maxInput + 1
+                    : std::max(h.config.prefix.size() + h.config.maxMessage + 1, tooLong.size()) +
+                              1;
+
+    int fds[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0)
+        return 0;
+    h.peer.reset(fds[1]);
+    const int small = 4096; // kernel buffers that fill up quickly: backpressure happens
+    for (int fd : fds) {
+        ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    }
+    SocketAddress addr;
+    addr.storage.ss_family = AF_UNIX;
+    addr.length = sizeof(sa_family_t);
+    std::unique_ptr<Service> service;
+    if (kind == Kind::Echo)
+        service = std::make_unique<EchoService>();
+    else
+        service = std::make_unique<LineService>(
+                h.config, kind == Kind::ReplyRaw ? Framing::Raw : Framing::Line, "fuzz", 1);
+    h.owned = std::make_unique<Connection>(h.loop, UniqueFd(fds[0]), addr, 1, std::move(service),
+                                           h.limits, h);
+    h.conn = h.owned.get();
+    if (!h.conn->start())
+        return 0;
+
+    while (input.remaining_bytes() > 0 && !h.closed) {
+        switch (input.ConsumeIntegralInRange<int>(0, 3)) {
+        case 0:
+        case 1:
+            h.write(input.ConsumeBytesAsString(input.ConsumeIntegralInRange<std::size_t>(1, 300)));
+            break;
+        case 2:
+            h.read(input.ConsumeIntegralInRange<std::size_t>(1, 2048));
+            break;
+        case 3:
+            break; // just a loop turn: the connection runs while the peer does nothing
+        }
+        h.turn(maxReply);
+    }
+
+    // The peer says it is done, then reads everything: all replies, then the close.
+    ::shutdown(h.peer.get(), SHUT_WR);
+    for (int i = 0; i < 100000 && !(h.closed && h.peerEof); ++i) {
+        h.turn(maxReply);
+        h.read(1 << 20);
+    }
+    check(h.closed && h.peerEof, "no close after the peer's half-close");
+    h.loop.runOnce(0); // destroys the retired connection
+
+    switch (kind) {
+    case Kind::Echo:
+        check(h.got == h.sent, "echo differs from input");
+        break;
+    case Kind::ReplyLine: {
+        std::string want;
+        for (const auto &e : fuzz::modelLines(h.sent, h.config.maxMessage, true, true))
+            want += e.tooLong ? tooLong : h.config.prefix + e.message + "\n";
+        check(h.got == want, "replies differ from the model");
+        break;
+    }
+    case Kind::ReplyRaw: {
+        // Read boundaries are the kernel's, so only the shape is checked: each read became
+        // one reply ending in '\n', at most one per byte sent, each at most the read plus the
+        // prefix (or the error line).
+        check(h.got.empty() || h.got.back() == '\n', "raw reply not ending in newline");
+        const std::size_t perReply = std::max(h.config.prefix.size() + 1, tooLong.size());
+        check(h.got.size() <= h.sent.size() * (perReply + 1), "raw replies hold more than sent");
+        break;
+    }
+    }
+    return 0;
+}

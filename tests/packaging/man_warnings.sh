@@ -1,0 +1,16 @@
+#!/bin/bash
+# Each man page renders without a warning, as lintian's check does:
+#   tests/packaging/man_warnings.sh PAGE...
+. "$(dirname "$0")/../system/cases.sh"
+command -v man >/dev/null || { echo "man (man-db) is not installed"; exit 77; }
+for page in "$@"; do
+    err=$(LC_ALL=C.UTF-8 MANROFFSEQ='' MANWIDTH=80 man --warnings -E UTF-8 -l -Tutf8 -Z "$page" 2>&1 >/dev/null)
+    rc=$?
+    if [ $rc -eq 0 ] && [ -z "$err" ]; then
+        case_pass "$(basename "$page") renders without warnings"
+    else
+        case_fail "$(basename "$page") renders without warnings" "man exited $rc"
+        printf '%s\n' "$err" | sed 's/^/        /'
+    fi
+done
+cases_summary

@@ -1,0 +1,36 @@
+#!/bin/bash
+# The units as built: what the service must have, and systemd's own offline hardening
+# review rating it at most 2.0 (the booted-container test checks the same online).
+#   tests/packaging/unit_hardening.sh PISOCKD.SERVICE PISOCKD.SOCKET
+. "$(dirname "$0")/../system/cases.sh"
+service=$1 socket=$2
+
+has() { # FILE LINE...: every LINE is in FILE
+    local file=$1 l
+    shift
+    for l in "$@"; do grep -qxF -- "$l" "$file" || { echo "missing: $l"; return 1; }; done
+}
+check "pisockd.service: notify, reload, watchdog, restart, unprivileged" has "$service" \
+    Type=notify 'ExecReload=/bin/kill -HUP $MAINPID' WatchdogSec=30s Restart=on-failure \
+    DynamicUser=yes WantedBy=multi-user.target
+# Paths follow meson's prefix: /usr/sbin and /etc in the package, /usr/local in a dev build.
+check "pisockd.service: ExecStart reads the conffile" \
+    grep -qxE 'ExecStart=/.*/sbin/pisockd --config /.*/pisockd/pisockd.conf' "$service"
+check "pisockd.socket: port 8888 for sockets.target" has "$socket" \
+    ListenStream=8888 WantedBy=sockets.target
+
+if command -v systemd-analyze >/dev/null; then
+    out=$(systemd-analyze security --offline=yes --threshold=20 "$service" 2>&1)
+    rc=$?
+    score=$(printf '%s\n' "$out" | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')
+    echo "systemd-analyze security --offline=yes: ${score:-no score}"
+    if [ $rc -eq 0 ] && [ -n "$score" ]; then
+        case_pass "pisockd.service: offline exposure $score <= 2.0"
+    else
+        case_fail "pisockd.service: offline exposure ${score:-?} <= 2.0"
+        printf '%s\n' "$out" | grep '✗' | sed 's/^/        /'
+    fi
+else
+    case_skip "pisockd.service: offline exposure <= 2.0" "no systemd-analyze here"
+fi
+cases_summary
