@@ -5,6 +5,7 @@
 #include <exception>
 #include <unistd.h>
 
+#include "bench.h"
 #include "connect.h"
 #include "exchange.h"
 #include "options.h"
@@ -54,7 +55,8 @@ int main(int argc, char **argv)
         const CommandLine cmd = parseCommandLine(argc, argv);
         if (cmd.exitNow)
             return kStatusOk;
-        // `pisock bench` (a later issue) is dispatched here, before the plain client runs.
+        if (cmd.bench)
+            return runBenchCommand(cmd.benchOptions);
         return run(cmd.options);
     } catch (const UsageError &e) {
         std::fprintf(stderr, "pisock: %s\n", e.what());

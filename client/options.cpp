@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 
@@ -19,7 +20,8 @@ On a terminal pisock prompts and keeps a history; otherwise it sends every line 
 without waiting and prints the replies in order.
 
 Exit status: 0 all replies received, 1 network error (refused, reset, unknown host),
-2 usage, 3 timeout, 4 server closed the connection before all replies.
+2 usage, 3 timeout, 4 server closed the connection before all replies,
+5 a wrong reply (pisock bench).
 )";
 
 std::optional<Endpoint> hostAndPort(std::string host, std::string_view portText, std::string &error)
@@ -141,6 +143,96 @@ void applyValues(const CLI::App &app, ClientOptions &o, const Arguments &a)
     o.endpoint = std::move(*ep);
 }
 
+// `pisock bench` and its options, as text where they need checking.
+struct BenchArguments {
+    std::string host;
+    std::string port;
+    std::string mode = "line";
+    std::string duration;
+    std::string warmup;
+    std::string timeout;
+    bool noProgress = false;
+};
+
+CLI::App *addBenchCommand(CLI::App &app, BenchOptions &o, BenchArguments &a)
+{
+    auto *bench = app.add_subcommand(
+            "bench", "load generator: many connections, pipelined messages, every reply "
+                     "checked; prints msgs/s, MiB/s and latency percentiles");
+    bench->add_option("host", a.host, "server (default 127.0.0.1), as for pisock itself")
+            ->type_name("");
+    bench->add_option("port", a.port, "port (default 8888)")->type_name("");
+    bench->add_option("-c,--connections", o.connections, "connections (default 50)")
+            ->type_name("N")
+            ->check(CLI::Range(1u, 100000u));
+    bench->add_option("-s,--size", o.size,
+                      "message size in bytes, without the newline (default 64)")
+            ->type_name("BYTES")
+            ->check(CLI::Range(std::size_t{ 1 }, std::size_t{ 16 * 1024 * 1024 }));
+    bench->add_option("-P,--pipeline", o.pipeline, "messages in flight per connection (default 1)")
+            ->type_name("N")
+            ->check(CLI::Range(1u, 100000u));
+    bench->add_option("-d,--duration", a.duration,
+                      "measured seconds after the warm-up (default 10)")
+            ->type_name("SECONDS");
+    bench->add_option("-n,--count", o.count, "measured messages instead of a duration")
+            ->type_name("N")
+            ->check(CLI::Range(std::uint64_t{ 1 }, std::uint64_t{ 1000000000000 }));
+    bench->add_option("--warmup", a.warmup, "seconds of load not measured first (default 1)")
+            ->type_name("SECONDS");
+    bench->add_option(
+                 "--mode", a.mode,
+                 "line: expect \"<prefix>M\\n\" replies; echo: expect the bytes back (default line)")
+            ->type_name("line|echo");
+    bench->add_option("--prefix", o.prefix, "reply prefix in line mode (default \"server rec: \")")
+            ->type_name("TEXT");
+    bench->add_option("--timeout", a.timeout,
+                      "a connection with no reply this long is an error (default 5)")
+            ->type_name("SECONDS");
+    bench->add_flag("--json", o.json, "print one JSON object instead of the report");
+    bench->add_flag("--no-progress", a.noProgress, "no progress line, even on a terminal");
+    return bench;
+}
+
+double benchSeconds(const std::string &text, const char *option, double max)
+{
+    const auto t = parseTimeout(text);
+    if (!t || std::chrono::duration<double>(*t).count() > max)
+        throw UsageError(std::string(option) + ": '" + text +
+                         "' is not a duration in seconds (e.g. 10, 0.5, 250ms)");
+    return std::chrono::duration<double>(*t).count();
+}
+
+void applyBenchValues(const CLI::App &bench, BenchOptions &o, const BenchArguments &a)
+{
+    if (a.mode == "echo")
+        o.mode = BenchOptions::Mode::Echo;
+    else if (a.mode != "line")
+        throw UsageError("bench --mode: '" + a.mode + "' is not one of line, echo");
+    // Bounded in time as in count: an hour of load at most.
+    if (bench.count("--duration"))
+        o.durationSec = benchSeconds(a.duration, "bench --duration", 3600);
+    if (bench.count("--warmup"))
+        o.warmupSec = benchSeconds(a.warmup, "bench --warmup", 600);
+    if (bench.count("--timeout"))
+        o.timeoutSec = benchSeconds(a.timeout, "bench --timeout", 600);
+    if (o.timeoutSec <= 0)
+        throw UsageError("bench --timeout must be more than 0");
+    if (o.prefix.find('\n') != std::string::npos)
+        throw UsageError("bench --prefix must not contain a newline");
+    o.progress = !o.json && !a.noProgress && ::isatty(STDERR_FILENO);
+    std::vector<std::string> target;
+    if (bench.count("host"))
+        target.push_back(a.host);
+    if (bench.count("port"))
+        target.push_back(a.port);
+    std::string error;
+    auto ep = target.empty() ? std::optional(o.target) : parseTarget(target, error);
+    if (!ep)
+        throw UsageError("bench: " + error);
+    o.target = std::move(*ep);
+}
+
 } // namespace
 
 std::optional<std::chrono::milliseconds> parseTimeout(std::string_view text)
@@ -195,6 +287,8 @@ CommandLine parseCommandLine(int argc, const char *const *argv)
                  "pisock");
     Arguments arguments;
     buildApp(app, cmd.options, arguments);
+    BenchArguments benchArguments;
+    CLI::App *bench = addBenchCommand(app, cmd.benchOptions, benchArguments);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForVersion &e) {
@@ -202,11 +296,16 @@ CommandLine parseCommandLine(int argc, const char *const *argv)
         cmd.exitNow = true;
         return cmd;
     } catch (const CLI::Success &) {
-        std::fputs(app.help().c_str(), stdout);
+        std::fputs((bench->count() > 0 ? bench->help() : app.help()).c_str(), stdout);
         cmd.exitNow = true;
         return cmd;
     } catch (const CLI::ParseError &e) {
         throw UsageError(std::string(e.what()) + " (see pisock --help)");
+    }
+    if (bench->parsed()) {
+        cmd.bench = true;
+        applyBenchValues(*bench, cmd.benchOptions, benchArguments);
+        return cmd;
     }
     applyValues(app, cmd.options, arguments);
     return cmd;

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <vector>
 
+#include "bench.h"
 #include "common/address.h"
 #include "common/line_codec.h"
 #include "status.h"
@@ -37,8 +38,8 @@ struct ClientOptions {
 struct CommandLine {
     ClientOptions options;
     bool exitNow = false; // --help or --version printed
-    // A later issue adds `pisock bench`: parseCommandLine then records the subcommand and its
-    // options here, and main() dispatches on it.
+    bool bench = false; // `pisock bench`: run the load generator with benchOptions
+    BenchOptions benchOptions;
 };
 
 // Parses argv; throws UsageError on an unknown option, a bad value or a bad address.

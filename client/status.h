@@ -12,6 +12,7 @@ enum ExitStatus : int {
     kStatusUsage = 2, // bad command line
     kStatusTimeout = 3, // --timeout passed while connecting or waiting for a reply
     kStatusClosedEarly = 4, // the server closed before every message was answered
+    kStatusBadReply = 5, // pisock bench: a reply differed from what was expected
 };
 
 // Why pisock stops with a non-zero status; reason is the one line printed after "pisock: ".

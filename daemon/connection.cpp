@@ -11,8 +11,7 @@ namespace pisock {
 
 namespace {
 
-constexpr std::size_t kReadChunk = 4096;
-constexpr std::size_t kKeepCapacity = 16 * 1024;
+constexpr std::size_t kMaxReadHint = 64 * 1024;
 
 } // namespace
 
@@ -118,10 +117,9 @@ void Connection::handle() noexcept
 
 IoResult Connection::readOnce(std::size_t want, std::size_t &asked, std::size_t &got) noexcept
 {
-    // Read into the space the buffer already has (at least kReadChunk): an idle or
-    // interactive client keeps a small buffer, a streaming one grows it by filling it.
-    const std::size_t free = in_.capacity() - in_.readable();
-    auto span = in_.writable(std::min(want, std::max(free, kReadChunk)));
+    // Read into a block sized to what this peer sends: a chatty client reads into 4 KiB, a
+    // streaming one grows to 64 KiB. Blocks come from the Buffer pool and go back when empty.
+    auto span = in_.writable(std::min(want, readHint_));
     asked = std::min(want, span.size());
     for (;;) {
         const ssize_t n = ::recv(fd_.get(), span.data(), asked, 0);
@@ -129,6 +127,8 @@ IoResult Connection::readOnce(std::size_t want, std::size_t &asked, std::size_t 
             got = static_cast<std::size_t>(n);
             in_.commit(got);
             bytesIn_ += got;
+            if (got == asked)
+                readHint_ = std::min(readHint_ * 2, kMaxReadHint);
             active();
             return IoResult::Progress;
         }
@@ -226,10 +226,10 @@ IoResult Connection::flush() noexcept
         close(errno == ECONNRESET || errno == EPIPE ? "reset by peer" : "send error");
         return IoResult::Error;
     }
-    if (out_.empty() && out_.capacity() > kKeepCapacity)
-        out_.release(); // after a burst, do not keep its peak memory
-    if (in_.empty() && in_.capacity() > kKeepCapacity)
-        in_.release();
+    // Empty buffers go back to the pool: an idle connection holds no buffer memory, and the
+    // next message takes a block from the pool, not from malloc().
+    out_.release();
+    in_.release();
     return IoResult::Progress;
 }
 

@@ -132,6 +132,7 @@ private:
     bool eofPending_ = false; // EPOLLRDHUP seen: the peer's FIN is queued
     bool eofSeen_ = false;
     bool shutDown_ = false; // our FIN is sent
+    std::size_t readHint_ = Buffer::kMinCapacity; // grows while reads fill their block
     bool stopping_ = false; // drain() was called: answer owedInput_ more bytes, then drain
     std::size_t owedInput_ = 0;
     std::uint64_t startedMs_;

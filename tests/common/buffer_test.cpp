@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "tests/catch.h"
 
@@ -136,4 +137,38 @@ TEST_CASE("a view taken before consume stays valid until the next write", "[buff
     b.consume(5);
     CHECK(b.empty());
     CHECK(v == "line\n");
+}
+
+TEST_CASE("released blocks are reused instead of allocated again", "[buffer]")
+{
+    Buffer a;
+    CHECK(a.append("x"));
+    CHECK(a.capacity() == Buffer::kMinCapacity);
+    const char *block = a.data();
+    a.consume(1);
+    const std::size_t pooled = Buffer::pooledBlocks();
+    a.release();
+    CHECK(a.capacity() == 0);
+    CHECK(Buffer::pooledBlocks() == pooled + 1);
+
+    Buffer b;
+    CHECK(b.append("y"));
+    CHECK(b.data() == block); // the same block, from the pool
+    CHECK(Buffer::pooledBlocks() == pooled);
+}
+
+TEST_CASE("capacities are power-of-two blocks and the pool stays bounded", "[buffer]")
+{
+    {
+        std::vector<Buffer> many(1000);
+        for (auto &b : many) {
+            REQUIRE(b.append(std::string(5000, 'z')));
+            CHECK(b.capacity() == 8192);
+        }
+    } // all released at once: the pool keeps a bounded number
+    CHECK(Buffer::pooledBytes() <= 9 * 512 * 1024);
+    Buffer big;
+    REQUIRE(big.append(std::string(3 * 1024 * 1024, 'q')));
+    CHECK(big.capacity() >= 3 * 1024 * 1024);
+    CHECK(big.readable() == 3 * 1024 * 1024);
 }

@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Runs the benchmark matrix of docs/BENCHMARKS.md and prints its tables.
+
+Each server runs pinned to one CPU (taskset -c SERVER_CPU), the load generator
+`pisock bench` to the other. Cells are repeated R times, interleaved (every server once per
+round, in a rotating order) so that drift in the machine's speed hits all servers alike; the
+table shows the median msgs/s of each cell and its ratio to the reference server.
+
+    bench/matrix.py --build build [--rounds 5] [--seconds 5] [--quick] [--json out.json]
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+SIZES = [64, 1024, 16384]
+CONNS = [1, 50, 500]
+EXTRA = [(64, 50, 16)]  # (size, connections, pipeline) cells beyond the pipeline-1 grid
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc, deadline=10.0):
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.02)  # polling a port has nothing to wait on; bounded by the deadline
+    raise RuntimeError(f"server on port {port} did not come up")
+
+
+def servers(build):
+    """name -> (argv builder, bench mode). Missing optional servers are left out."""
+    pisockd = os.path.join(build, "daemon", "pisockd")
+    table = {
+        "ref": (lambda p: [os.path.join(build, "bench", "ref_echo"), str(p)], "echo"),
+        "pisockd-echo": (lambda p: [pisockd, "--config", "/dev/null", "--log-level", "warning",
+                                    "--max-connections", "2000", "--mode", "echo",
+                                    "--listen", f"127.0.0.1:{p}"], "echo"),
+        "pisockd-reply": (lambda p: [pisockd, "--config", "/dev/null", "--log-level", "warning",
+                                     "--max-connections", "2000", "--listen", f"127.0.0.1:{p}"], "line"),
+    }
+    uv = os.path.join(build, "bench", "uv_echo")
+    if os.path.exists(uv):
+        table["libuv"] = (lambda p: [uv, str(p)], "echo")
+    go = os.path.join(build, "bench", "go_echo")
+    if os.path.exists(go):
+        table["go"] = (lambda p: ["env", "GOMAXPROCS=1", go, str(p)], "echo")
+    if shutil.which("socat"):
+        table["socat"] = (lambda p: ["socat", f"TCP-LISTEN:{p},bind=127.0.0.1,fork,reuseaddr,backlog=1024",
+                                     "EXEC:cat"], "echo")
+    return table
+
+
+def run_cell(args, name, argv_of, mode, size, conns, pipeline):
+    port = free_port()
+    server = subprocess.Popen(["taskset", "-c", str(args.server_cpu)] + argv_of(port),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    try:
+        wait_port(port, server)
+        cmd = ["taskset", "-c", str(args.load_cpu), os.path.join(args.build, "client", "pisock"), "bench",
+               "127.0.0.1", str(port), "-c", str(conns), "-s", str(size), "-P", str(pipeline),
+               "-d", str(args.seconds), "--warmup", str(args.warmup), "--mode", mode, "--json"]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=args.seconds + args.warmup + 60)
+        result = json.loads(out.stdout.strip().splitlines()[-1]) if out.stdout.strip() else {}
+        if out.returncode != 0 or result.get("errors", 1) != 0:
+            print(f"  {name} {size}B x{conns} P{pipeline}: FAILED: {out.stderr.strip() or result}",
+                  file=sys.stderr)
+            return None
+        return result
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=5)
+    ap.add_argument("--warmup", type=float, default=1)
+    ap.add_argument("--server-cpu", type=int, default=1)
+    ap.add_argument("--load-cpu", type=int, default=0)
+    ap.add_argument("--servers", default="", help="comma-separated subset")
+    ap.add_argument("--cells", default="", help="comma-separated SIZExCONNSxPIPELINE subset, e.g. 64x50x1")
+    ap.add_argument("--json", help="also write every run here")
+    args = ap.parse_args()
+
+    table = servers(args.build)
+    if args.servers:
+        table = {k: v for k, v in table.items() if k in args.servers.split(",")}
+    cells = [(s, c, 1) for s in SIZES for c in CONNS] + EXTRA
+    if args.cells:
+        cells = [tuple(int(x) for x in cell.split("x")) for cell in args.cells.split(",")]
+
+    runs = {}  # (server, cell) -> [result]
+    names = list(table)
+    for rnd in range(args.rounds):
+        order = names[rnd % len(names):] + names[:rnd % len(names)]
+        for cell in cells:
+            for name in order:
+                argv_of, mode = table[name]
+                r = run_cell(args, name, argv_of, mode, *cell)
+                runs.setdefault((name, cell), []).append(r)
+                rate = f"{r['msgs_per_s']:.0f}" if r else "FAILED"
+                print(f"round {rnd + 1} {name:14} {cell[0]:>6} B x{cell[1]:>4} P{cell[2]:<3} {rate} msgs/s",
+                      file=sys.stderr)
+
+    def median(name, cell, key="msgs_per_s"):
+        vals = [r[key] for r in runs.get((name, cell), []) if r]
+        return statistics.median(vals) if vals else None
+
+    print(f"\nMedian msgs/s over {args.rounds} interleaved rounds of {args.seconds:g} s "
+          f"(+{args.warmup:g} s warm-up); ratio to ref in brackets.\n")
+    print("| size | conns | pipeline | " + " | ".join(names) + " |")
+    print("|---:|---:|---:|" + "---:|" * len(names))
+    for cell in cells:
+        ref = median("ref", cell)
+        row = []
+        for name in names:
+            m = median(name, cell)
+            if m is None:
+                row.append("failed")
+            elif ref and name != "ref":
+                row.append(f"{m:,.0f} ({m / ref:.2f})")
+            else:
+                row.append(f"{m:,.0f}")
+        print(f"| {cell[0]} | {cell[1]} | {cell[2]} | " + " | ".join(row) + " |")
+
+    print("\nMedian latency p50 / p99 (us):\n")
+    print("| size | conns | pipeline | " + " | ".join(names) + " |")
+    print("|---:|---:|---:|" + "---:|" * len(names))
+    for cell in cells:
+        row = []
+        for name in names:
+            rs = [r for r in runs.get((name, cell), []) if r]
+            if not rs:
+                row.append("failed")
+                continue
+            p50 = statistics.median(r["latency_us"]["p50"] for r in rs)
+            p99 = statistics.median(r["latency_us"]["p99"] for r in rs)
+            row.append(f"{p50:.0f} / {p99:.0f}")
+        print(f"| {cell[0]} | {cell[1]} | {cell[2]} | " + " | ".join(row) + " |")
+
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump([{"server": k[0], "cell": k[1], "runs": v} for k, v in runs.items()], f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
