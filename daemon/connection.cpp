@@ -5,13 +5,14 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
+#include "common/units.h"
 #include "log.h"
 
 namespace pisock {
 
 namespace {
 
-constexpr std::size_t kMaxReadHint = 64 * 1024;
+constexpr std::size_t kMaxReadHint = 64 * kKiB;
 
 } // namespace
 
