@@ -43,7 +43,7 @@ def wait_port(port, proc, deadline=10.0):
     raise RuntimeError(f"server on port {port} did not come up")
 
 
-def servers(build):
+def servers(build, baseline=None):
     """name -> (argv builder, bench mode). Missing optional servers are left out."""
     pisockd = os.path.join(build, "daemon", "pisockd")
     table = {
@@ -54,10 +54,23 @@ def servers(build):
         "pisockd-reply": (lambda p: [pisockd, "--config", "/dev/null", "--log-level", "warning",
                                      "--max-connections", "2000", "--listen", f"127.0.0.1:{p}"], "line"),
     }
+    if baseline:  # an older pisockd, for before/after figures
+        old = os.path.join(baseline, "daemon", "pisockd")
+        table["before-echo"] = (lambda p: [old, "--config", "/dev/null", "--log-level", "warning",
+                                           "--max-connections", "2000", "--mode", "echo",
+                                           "--listen", f"127.0.0.1:{p}"], "echo")
+        table["before-reply"] = (lambda p: [old, "--config", "/dev/null", "--log-level", "warning",
+                                            "--max-connections", "2000", "--listen", f"127.0.0.1:{p}"], "line")
     uv = os.path.join(build, "bench", "uv_echo")
     if os.path.exists(uv):
         table["libuv"] = (lambda p: [uv, str(p)], "echo")
-    go = os.path.join(build, "bench", "go_echo")
+    go = os.path.abspath(os.path.join(build, "bench", "go_echo"))
+    if not os.path.exists(go) and shutil.which("go"):
+        # Debian's golang-go builds the one-file server from the standard library, offline.
+        env = dict(os.environ, GOCACHE=os.path.join(os.path.dirname(go), "go-cache"), GOFLAGS="-mod=mod",
+                   GO111MODULE="off", GOPATH=os.path.join(os.path.dirname(go), "go-path"))
+        subprocess.run(["go", "build", "-o", go, os.path.join(os.path.dirname(__file__), "go_echo.go")],
+                       env=env, check=True)
     if os.path.exists(go):
         table["go"] = (lambda p: ["env", "GOMAXPROCS=1", go, str(p)], "echo")
     if shutil.which("socat"):
@@ -103,9 +116,10 @@ def main():
     ap.add_argument("--servers", default="", help="comma-separated subset")
     ap.add_argument("--cells", default="", help="comma-separated SIZExCONNSxPIPELINE subset, e.g. 64x50x1")
     ap.add_argument("--json", help="also write every run here")
+    ap.add_argument("--baseline", help="build directory of an older pisockd to compare (before-echo, before-reply)")
     args = ap.parse_args()
 
-    table = servers(args.build)
+    table = servers(args.build, args.baseline)
     if args.servers:
         table = {k: v for k, v in table.items() if k in args.servers.split(",")}
     cells = [(s, c, 1) for s in SIZES for c in CONNS] + EXTRA

@@ -22,6 +22,7 @@
 #include "common/errors.h"
 #include "common/line_codec.h"
 #include "common/unique_fd.h"
+#include "common/units.h"
 #include "connect.h"
 
 namespace pisock {
@@ -202,7 +203,7 @@ void Runner::onReply(Conn &c, std::size_t index, std::string_view reply, std::si
 void Runner::onReadable(Conn &c, std::size_t index)
 {
     for (;;) {
-        auto span = c.in.writable(64 * 1024);
+        auto span = c.in.writable(64 * kKiB);
         const ssize_t n = ::recv(c.fd.get(), span.data(), span.size(), 0);
         if (n < 0 && errno == EINTR)
             continue;

@@ -5,13 +5,14 @@
 #include <sys/socket.h>
 
 #include "common/errors.h"
+#include "common/units.h"
 #include "options.h"
 
 namespace pisock {
 
 namespace {
 
-constexpr std::size_t kReadSize = 64 * 1024;
+constexpr std::size_t kReadSize = 64 * kKiB;
 constexpr int kReadsPerWakeup = 4; // then let poll() look at stdin and the terminal again
 
 } // namespace

@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/units.h"
 #include "version.h"
 
 namespace pisock {
@@ -168,7 +169,7 @@ CLI::App *addBenchCommand(CLI::App &app, BenchOptions &o, BenchArguments &a)
     bench->add_option("-s,--size", o.size,
                       "message size in bytes, without the newline (default 64)")
             ->type_name("BYTES")
-            ->check(CLI::Range(std::size_t{ 1 }, std::size_t{ 16 * 1024 * 1024 }));
+            ->check(CLI::Range(std::size_t{ 1 }, 16 * kMiB));
     bench->add_option("-P,--pipeline", o.pipeline, "messages in flight per connection (default 1)")
             ->type_name("N")
             ->check(CLI::Range(1u, 100000u));
@@ -182,7 +183,7 @@ CLI::App *addBenchCommand(CLI::App &app, BenchOptions &o, BenchArguments &a)
             ->type_name("SECONDS");
     bench->add_option(
                  "--mode", a.mode,
-                 "line: expect \"<prefix>M\\n\" replies; echo: expect the bytes back (default line)")
+                 R"(line: expect "<prefix>M\n" replies; echo: expect the bytes back (default line))")
             ->type_name("line|echo");
     bench->add_option("--prefix", o.prefix, "reply prefix in line mode (default \"server rec: \")")
             ->type_name("TEXT");

@@ -6,13 +6,14 @@
 #include <unistd.h>
 
 #include "common/errors.h"
+#include "common/units.h"
 
 namespace pisock {
 
 namespace {
 
 constexpr std::size_t kMaxInputLine = Exchange::kMaxReply;
-constexpr std::size_t kReadSize = 64 * 1024;
+constexpr std::size_t kReadSize = 64 * kKiB;
 
 // Reads what stdin has and queues it; returns false at end of input.
 bool readInput(Exchange &exchange, Buffer &input, LineCodec *lines, ReplySink &sink)

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <utility>
 
+#include "units.h"
+
 namespace pisock {
 
 namespace {
@@ -11,7 +13,7 @@ namespace {
 // Size classes 4 KiB << 0 .. 4 KiB << 8 (1 MiB); each class keeps at most kPoolBytes of free
 // blocks, so the pool never holds more than 9 * kPoolBytes.
 constexpr unsigned kClasses = 9;
-constexpr std::size_t kPoolBytes = 512 * 1024;
+constexpr std::size_t kPoolBytes = 512 * kKiB;
 constexpr std::size_t kMaxSlots = kPoolBytes / Buffer::kMinCapacity;
 
 // Plain data, constant-initialised: no constructor runs, and blocks left here at exit are
@@ -100,8 +102,8 @@ void Buffer::freeStorage() noexcept
 std::size_t Buffer::pooledBlocks() noexcept
 {
     std::size_t n = 0;
-    for (unsigned c = 0; c < kClasses; ++c)
-        n += gPool.used[c];
+    for (const std::size_t used : gPool.used)
+        n += used;
     return n;
 }
 

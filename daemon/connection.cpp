@@ -6,13 +6,14 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "common/units.h"
 #include "log.h"
 
 namespace pisock {
 
 namespace {
 
-constexpr std::size_t kMaxReadHint = 64 * 1024;
+constexpr std::size_t kMaxReadHint = 64 * kKiB;
 // iovecs per sendmsg(): IOV_MAX on Linux, so a burst of messages to one client is one call.
 constexpr std::size_t kMaxIov = 1024;
 

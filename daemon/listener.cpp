@@ -168,6 +168,7 @@ void Listener::onIo(std::uint32_t events) noexcept
         }
         switch (errno) {
         case EAGAIN:
+            stalled_ = false;
             return;
         case EINTR:
         case ECONNABORTED:
@@ -177,9 +178,11 @@ void Listener::onIo(std::uint32_t events) noexcept
         case ENFILE:
             if (shedOneConnection())
                 continue;
-            return; // not even the reserve helped: the owner's timer retries (retry())
+            stalled_ = true; // not even the reserve helped: the owner's timer retries
+            return;
         default:
             log::warning("accept on {}: {}", address_, errnoText(errno));
+            stalled_ = true; // ENOBUFS, ENOMEM...: try again on the next tick
             return;
         }
     }

@@ -37,8 +37,13 @@ public:
     // Registers with the loop; throws std::system_error on failure.
     void start();
     void onIo(std::uint32_t events) noexcept override;
-    // Accepts what may be queued without a new edge (after running out of descriptors).
-    void retry() noexcept { onIo(EventLoop::kResume); }
+    // Accepts what may be queued without a new edge, if accepting stopped on an error (out
+    // of descriptors even after using the reserve); otherwise costs nothing.
+    void retry() noexcept
+    {
+        if (stalled_)
+            onIo(EventLoop::kResume);
+    }
     // Stops accepting and closes the socket (shutdown, or removed on reload).
     void close() noexcept;
 
@@ -57,6 +62,7 @@ private:
     std::string address_;
     std::string unlinkPath_;
     bool deferred_ = false;
+    bool stalled_ = false; // clients may be queued with no edge to come: retry() accepts
     std::uint64_t lastFdWarningMs_ = 0;
 };
 

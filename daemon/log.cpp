@@ -69,7 +69,7 @@ bool openTestJournal(const char *path) noexcept
     const timeval timeout{ 2, 0 };
     ::setsockopt(gTestJournalFd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
     gTestJournalAddr.sun_family = AF_UNIX;
-    std::strcpy(gTestJournalAddr.sun_path, path);
+    std::memcpy(gTestJournalAddr.sun_path, path, std::strlen(path) + 1); // length checked above
     return gTestJournalFd >= 0;
 }
 

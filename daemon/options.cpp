@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "common/errors.h"
+#include "common/units.h"
 #include "socket_options.h"
 #include "version.h"
 
@@ -30,9 +31,9 @@ std::optional<std::size_t> parseSize(std::string_view text)
     if (unit == "K" || unit == "KiB" || unit == "k")
         scale = 1024;
     else if (unit == "M" || unit == "MiB")
-        scale = 1024 * 1024;
+        scale = kMiB;
     else if (unit == "G" || unit == "GiB")
-        scale = 1024 * 1024 * 1024;
+        scale = kGiB;
     else if (!unit.empty() && unit != "B")
         return std::nullopt;
     if (value > static_cast<std::size_t>(-1) / scale)
@@ -168,7 +169,7 @@ const std::vector<OptionDef> &optionDefs()
               return {};
           } },
         { "max-message", "BYTES", "longest message answered (default 64K)", false,
-          sizeSetter(&Settings::maxMessage, 1, 16 * 1024 * 1024) },
+          sizeSetter(&Settings::maxMessage, 1, 16 * kMiB) },
         { "max-connections", "N",
           "clients served at once; others get \"error: server busy\" (default 1024)", false,
           [](Settings &s, std::string_view v) -> std::string {
@@ -181,9 +182,9 @@ const std::vector<OptionDef> &optionDefs()
           } },
         { "high-water", "BYTES",
           "pending output per client that stops reading from it (default 1M)", false,
-          sizeSetter(&Settings::highWater, 4096, 1024 * 1024 * 1024) },
+          sizeSetter(&Settings::highWater, 4096, kGiB) },
         { "low-water", "BYTES", "pending output under which reading resumes (default 256K)", false,
-          sizeSetter(&Settings::lowWater, 0, 1024 * 1024 * 1024) },
+          sizeSetter(&Settings::lowWater, 0, kGiB) },
         { "shutdown-timeout", "SECONDS",
           "time given to clients to receive their replies on stop (default 5)", false,
           secondsSetter(&Settings::shutdownTimeoutSec) },

@@ -4,11 +4,13 @@
 #include <cerrno>
 #include <sys/socket.h>
 
+#include "common/units.h"
+
 namespace pisock {
 
 namespace {
 
-constexpr std::size_t kDiscardBudget = 64 * 1024; // per wakeup, as for connections
+constexpr std::size_t kDiscardBudget = 64 * kKiB; // per wakeup, as for connections
 
 enum class Drain { Empty, Closed, Budget };
 

@@ -1,8 +1,7 @@
 // pisock bench against the real daemon: reports, JSON, every reply checked, exit statuses.
 
-#include <sys/socket.h>
-
 #include <string>
+#include <sys/socket.h>
 #include <thread>
 
 #include "tests/catch.h"
