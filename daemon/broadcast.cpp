@@ -1,5 +1,6 @@
 #include "broadcast.h"
 
+#include <cstdio>
 #include <cstring>
 
 #include "log.h"
@@ -90,9 +91,18 @@ std::size_t BroadcastHub::publish(const BroadcastService &from, std::string_view
     return n; // our reference goes here: the chunk lives as long as a member holds it
 }
 
+std::string broadcastName(const std::string &peer, std::uint64_t id)
+{
+    // A unix socket client has no address of its own (or its path, the same for all its
+    // connections): the connection number, as the log shows it, tells them apart.
+    if (peer.starts_with("unix"))
+        return peer + " #" + std::to_string(id);
+    return peer;
+}
+
 BroadcastService::BroadcastService(BroadcastHub &hub, const ReplyConfig &config, Framing framing,
                                    std::string peer, std::uint64_t id)
-    : MessageService(config, framing, peer, id), hub_(hub), prefix_(std::move(peer) + ": ")
+    : MessageService(config, framing, peer, id), hub_(hub), prefix_(broadcastName(peer, id) + ": ")
 {
 }
 

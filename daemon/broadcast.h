@@ -21,6 +21,10 @@ struct BroadcastConfig {
 
 class BroadcastService;
 
+// How the other clients see a client's messages: "<name>: M". The peer as logged (address and
+// port, IPv4 plain, IPv6 in brackets); a unix socket client as "unix #N", its connection number.
+std::string broadcastName(const std::string &peer, std::uint64_t id);
+
 // The conversation of broadcast mode: the clients taking part, in an intrusive list their
 // services link themselves into. Owns nothing but the list; borrows the config. publish()
 // builds one chunk per message and gives every other member a reference to it: the message

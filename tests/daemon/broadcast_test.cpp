@@ -140,6 +140,20 @@ TEST_CASE("a message goes to every other member as '<peer>: M', never back to it
     CHECK(c.conn->messages() == 0);
 }
 
+TEST_CASE("clients are named as the log names them; unix ones by their connection number",
+          "[broadcast]")
+{
+    CHECK(broadcastName("192.0.2.1:5000", 7) == "192.0.2.1:5000");
+    CHECK(broadcastName("[2001:db8::1]:5000", 7) == "[2001:db8::1]:5000");
+    CHECK(broadcastName("unix", 7) == "unix #7");
+    CHECK(broadcastName("unix:@client", 8) == "unix:@client #8");
+    Room r;
+    Member &a = r.add("unix");
+    Member &b = r.add("unix");
+    r.write(a, "hi\n");
+    CHECK(r.runUntil([&] { return b.got == "unix #1: hi\n"; }));
+}
+
 TEST_CASE("a message is built once and freed once every member has sent it", "[broadcast]")
 {
     const std::size_t live = Chunk::live();
