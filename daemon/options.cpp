@@ -185,6 +185,19 @@ const std::vector<OptionDef> &optionDefs()
           sizeSetter(&Settings::highWater, 4096, kGiB) },
         { "low-water", "BYTES", "pending output under which reading resumes (default 256K)", false,
           sizeSetter(&Settings::lowWater, 0, kGiB) },
+        { "slow-client", "drop|disconnect",
+          "broadcast mode: a client with --high-water of output waiting loses messages (drop) "
+          "or is disconnected (default drop)",
+          false,
+          [](Settings &s, std::string_view v) -> std::string {
+              if (v == "drop")
+                  s.slowClient = SlowClient::Drop;
+              else if (v == "disconnect")
+                  s.slowClient = SlowClient::Disconnect;
+              else
+                  return fmt::format("'{}' is not one of drop, disconnect", v);
+              return {};
+          } },
         { "shutdown-timeout", "SECONDS",
           "time given to clients to receive their replies on stop (default 5)", false,
           secondsSetter(&Settings::shutdownTimeoutSec) },
@@ -223,19 +236,6 @@ const std::vector<OptionDef> &optionDefs()
           cidrAdder(&Settings::allow) },
         { "deny", "CIDR", "refuse these networks, repeatable; wins over --allow", true,
           cidrAdder(&Settings::deny) },
-        { "slow-client", "drop|disconnect",
-          "broadcast: a client with --high-water of output waiting loses messages (drop) or "
-          "is disconnected (default drop)",
-          false,
-          [](Settings &s, std::string_view v) -> std::string {
-              if (v == "drop")
-                  s.slowClient = SlowClient::Drop;
-              else if (v == "disconnect")
-                  s.slowClient = SlowClient::Disconnect;
-              else
-                  return fmt::format("'{}' is not one of drop, disconnect", v);
-              return {};
-          } },
     };
     return defs;
 }
