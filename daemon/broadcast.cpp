@@ -101,7 +101,7 @@ std::string broadcastName(const std::string &peer, std::uint64_t id)
 }
 
 BroadcastService::BroadcastService(BroadcastHub &hub, const ReplyConfig &config, Framing framing,
-                                   std::string peer, std::uint64_t id)
+                                   const std::string &peer, std::uint64_t id)
     : MessageService(config, framing, peer, id), hub_(hub), prefix_(broadcastName(peer, id) + ": ")
 {
 }

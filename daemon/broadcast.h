@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "chunk.h"
+#include "common/units.h"
 #include "connection.h"
 #include "line_service.h"
 #include "settings.h"
@@ -16,7 +17,7 @@ namespace pisock {
 // place on reload.
 struct BroadcastConfig {
     SlowClient slowClient = SlowClient::Drop;
-    std::size_t highWater = 1024 * 1024; // pending output past which a client loses messages
+    std::size_t highWater = kMiB; // pending output past which a client loses messages
 };
 
 class BroadcastService;
@@ -86,10 +87,10 @@ class BroadcastService final : public MessageService, public BroadcastHub::Membe
 public:
     // Deliveries (one message to one member) per onInput() call, then Verdict::Yield: one
     // sender cannot hold the loop for long, however many members there are.
-    static constexpr std::size_t kDeliveriesPerCall = 64 * 1024;
+    static constexpr std::size_t kDeliveriesPerCall = 65536;
 
     BroadcastService(BroadcastHub &hub, const ReplyConfig &config, Framing framing,
-                     std::string peer, std::uint64_t id);
+                     const std::string &peer, std::uint64_t id);
     ~BroadcastService() override;
 
     Verdict onInput(Buffer &in, Buffer &out, std::size_t outLimit, bool eof) noexcept override;

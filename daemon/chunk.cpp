@@ -2,6 +2,8 @@
 
 #include <new>
 
+#include "common/units.h"
+
 namespace pisock {
 
 namespace {
@@ -10,7 +12,7 @@ namespace {
 // link to the next one of its class; each class keeps at most kPoolBytes of them.
 constexpr unsigned kClasses = 11;
 constexpr std::size_t kMinBlock = 64;
-constexpr std::size_t kPoolBytes = 512 * 1024;
+constexpr std::size_t kPoolBytes = 512 * kKiB;
 static_assert(kMinBlock << (kClasses - 1) == Chunk::kMaxPooled);
 
 struct FreeBlock {
@@ -77,8 +79,8 @@ std::size_t Chunk::live() noexcept
 std::size_t Chunk::pooledBlocks() noexcept
 {
     std::size_t n = 0;
-    for (unsigned c = 0; c < kClasses; ++c)
-        n += gPool.count[c];
+    for (const std::size_t count : gPool.count)
+        n += count;
     return n;
 }
 

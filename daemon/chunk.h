@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <utility>
 
+#include "common/units.h"
+
 namespace pisock {
 
 // One message's bytes as sent to many connections (broadcast mode): written once by its
@@ -14,7 +16,7 @@ namespace pisock {
 class Chunk
 {
 public:
-    static constexpr std::size_t kMaxPooled = 64 * 1024; // header included
+    static constexpr std::size_t kMaxPooled = 64 * kKiB; // header included
 
     // A chunk of size bytes (size > 0) holding one reference, the caller's; its bytes are to be
     // written through data() before it is shared. nullptr when memory is short.
