@@ -85,7 +85,11 @@ def run_cell(args, name, argv_of, mode, size, conns, pipeline):
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               start_new_session=True)
     try:
-        wait_port(port, server)
+        try:
+            wait_port(port, server)
+        except RuntimeError as e:  # e.g. the port was taken meanwhile: this run fails, not all
+            print(f"  {name} {size}B x{conns} P{pipeline}: FAILED: {e}", file=sys.stderr)
+            return None
         cmd = ["taskset", "-c", str(args.load_cpu), os.path.join(args.build, "client", "pisock"), "bench",
                "127.0.0.1", str(port), "-c", str(conns), "-s", str(size), "-P", str(pipeline),
                "-d", str(args.seconds), "--warmup", str(args.warmup), "--mode", mode, "--json"]
@@ -97,12 +101,21 @@ def run_cell(args, name, argv_of, mode, size, conns, pipeline):
             return None
         return result
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
+        stop(server)
+
+
+def stop(server):
+    """Ends the server and everything it started (socat forks a process pair per client)."""
+    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, None)):
         try:
-            server.wait(timeout=10)
+            os.killpg(server.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            server.wait(timeout=wait)
+            return
         except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+            continue
 
 
 def main():
@@ -159,6 +172,11 @@ def main():
             else:
                 row.append(f"{m:,.0f}")
         print(f"| {cell[0]} | {cell[1]} | {cell[2]} | " + " | ".join(row) + " |")
+
+    if "pisockd-echo" in names and "pisockd-reply" in names:
+        print("\nreply / echo (median msgs/s): " + ", ".join(
+            f"{c[0]} B x{c[1]} P{c[2]}: {median('pisockd-reply', c) / median('pisockd-echo', c):.2f}"
+            for c in cells if median("pisockd-reply", c) and median("pisockd-echo", c)))
 
     print("\nMedian latency p50 / p99 (us):\n")
     print("| size | conns | pipeline | " + " | ".join(names) + " |")

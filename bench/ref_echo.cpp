@@ -5,6 +5,7 @@
 //   ref_echo PORT
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
