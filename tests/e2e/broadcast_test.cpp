@@ -162,7 +162,9 @@ struct SlowReaderRun {
         REQUIRE(waitForClients(d, nReaders + 2));
     }
 
-    // Sends total messages in batches of 20; returns the receivers' record.
+    // Sends total messages in batches of 20, each once the readers have the one before (so
+    // that the latency measured is the daemon's, not a backlog in this test's own reading);
+    // returns the receivers' record.
     Receivers run(int total)
     {
         std::vector<Client *> clients;
@@ -172,16 +174,15 @@ struct SlowReaderRun {
         rx.sentAt.resize(static_cast<std::size_t>(total));
         int sent = 0;
         const auto deadline = Clock::now() + 120s;
-        while (!rx.done(total) && rx.wrong == 0 && Clock::now() < deadline) {
-            if (sent < total) {
-                std::string batch;
-                for (int i = 0; i < 20 && sent < total; ++i, ++sent) {
-                    rx.sentAt[static_cast<std::size_t>(sent)] = Clock::now();
-                    batch += "seq " + std::to_string(sent) + " " + padding + "\n";
-                }
-                sender->send(batch);
+        while (sent < total && rx.wrong == 0 && Clock::now() < deadline) {
+            std::string batch;
+            for (int i = 0; i < 20 && sent < total; ++i, ++sent) {
+                rx.sentAt[static_cast<std::size_t>(sent)] = Clock::now();
+                batch += "seq " + std::to_string(sent) + " " + padding + "\n";
             }
-            rx.poll(sent < total ? 0 : 100);
+            sender->send(batch);
+            while (!rx.done(sent) && rx.wrong == 0 && Clock::now() < deadline)
+                rx.poll(100);
         }
         return rx;
     }
@@ -315,6 +316,8 @@ TEST_CASE("among 100 clients one stops reading: the others get every message pro
     rx.report("98 readers while a 99th does not read (--slow-client drop)");
     CHECK(rx.wrong == 0);
     CHECK(rx.done(kMessages));
+    // A daemon that waited for the slow client would stall them for good: the bound is loose
+    // for a loaded machine (2 cores shared with the other tests and builds).
     CHECK(rx.latencyMs.back() < 2000.0);
 
     const std::string slowName = nameOf(*run.slow);
