@@ -18,8 +18,9 @@ constexpr int kReadsPerWakeup = 4; // then let poll() look at stdin and the term
 } // namespace
 
 Exchange::Exchange(UniqueFd socket, std::optional<Framing> framing, ReplySink &sink,
-                   std::string name, std::optional<std::chrono::milliseconds> timeout)
-    : socket_(std::move(socket)), sink_(sink), name_(std::move(name)), timeout_(timeout)
+                   std::string name, std::optional<std::chrono::milliseconds> timeout, bool replies)
+    : socket_(std::move(socket)), sink_(sink), name_(std::move(name)), timeout_(timeout),
+      expectReplies_(replies)
 {
     if (framing)
         codec_.emplace(*framing, kMaxReply);
@@ -46,7 +47,7 @@ void Exchange::send(std::string_view message)
     out_.append(message);
     out_.append("\n");
     ++sent_;
-    ++outstanding_;
+    outstanding_ += expectReplies_ ? 1 : 0;
 }
 
 void Exchange::sendBytes(std::string_view data)
@@ -73,7 +74,7 @@ void Exchange::promote(Clock::time_point now)
     waitingBytes_ -= waiting_.front().size();
     waiting_.pop_front();
     ++sent_;
-    ++outstanding_;
+    outstanding_ += expectReplies_ ? 1 : 0;
     lastActivity_ = now;
 }
 
@@ -209,7 +210,7 @@ void Exchange::update()
         ::shutdown(socket_.get(), SHUT_WR); // the server sees EOF after our last byte
         shutDown_ = true;
     }
-    if (!messageMode()) {
+    if (!counting()) {
         if (peerEof_)
             state_ = State::Done;
         return;
@@ -233,7 +234,7 @@ std::optional<Clock::time_point> Exchange::deadline() const
 {
     if (!timeout_ || state_ != State::Running)
         return std::nullopt;
-    const bool waiting = messageMode() ? outstanding_ > 0 : finishing_;
+    const bool waiting = counting() ? outstanding_ > 0 : finishing_;
     if (!waiting)
         return std::nullopt;
     return lastActivity_ + *timeout_;
@@ -244,7 +245,7 @@ void Exchange::checkTimeout(Clock::time_point now)
     const auto due = deadline();
     if (!due || now < *due)
         return;
-    if (messageMode())
+    if (counting())
         fail(kStatusTimeout, "no reply from " + name_ + " within " + formatDuration(*timeout_) +
                                      " (" + std::to_string(replies_) + " of " +
                                      std::to_string(sent_) + " replies received)");

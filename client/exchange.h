@@ -35,17 +35,20 @@ public:
 //
 // Message modes send each message and count one reply per message, in order: with line
 // framing every message is sent at once (pipelined); with raw framing a reply is "what one
-// read returns", so the next message waits for the reply to the previous one. Byte-stream
-// mode (no framing, --raw) forwards bytes both ways and ends when the server closes.
+// read returns", so the next message waits for the reply to the previous one. Without
+// replies (--no-replies: a broadcast server) messages are sent as they come, what arrives is
+// delivered line by line, and the exchange ends when the server closes, as byte-stream mode
+// (no framing, --raw) does, which forwards bytes both ways.
 class Exchange
 {
 public:
     static constexpr std::size_t kMaxReply = 16 * 1024 * 1024; // longer replies are discarded
     static constexpr std::size_t kHighWater = 256 * 1024; // queued output that pauses the source
 
-    // framing: nothing for a byte stream. name is the server as the user wrote it.
+    // framing: nothing for a byte stream. name is the server as the user wrote it. replies:
+    // false when the server answers nothing (ignored for a byte stream).
     Exchange(UniqueFd socket, std::optional<Framing> framing, ReplySink &sink, std::string name,
-             std::optional<std::chrono::milliseconds> timeout);
+             std::optional<std::chrono::milliseconds> timeout, bool replies = true);
 
     // Queues one message (message modes; a byte stream takes it as bytes). Empty messages
     // cannot be sent with raw framing and are skipped.
@@ -89,12 +92,15 @@ private:
     void fail(int status, std::string reason);
     [[nodiscard]] std::optional<Clock::time_point> deadline() const;
     [[nodiscard]] bool messageMode() const noexcept { return codec_.has_value(); }
+    // Replies are counted: a message mode, and replies expected.
+    [[nodiscard]] bool counting() const noexcept { return codec_.has_value() && expectReplies_; }
 
     UniqueFd socket_;
     std::optional<LineCodec> codec_; // nothing: byte stream
     ReplySink &sink_;
     std::string name_;
     std::optional<std::chrono::milliseconds> timeout_;
+    bool expectReplies_;
     Buffer in_;
     Buffer out_;
     std::deque<std::string> waiting_; // raw framing: messages behind the one in flight

@@ -34,11 +34,12 @@ int run(const ClientOptions &options)
                              ::isatty(STDOUT_FILENO);
     if (interactive) {
         Terminal terminal(options, name + "> ");
-        Exchange exchange(std::move(socket), framing, terminal, name, options.timeout);
+        Exchange exchange(std::move(socket), framing, terminal, name, options.timeout,
+                          !options.noReplies);
         return terminal.run(exchange);
     }
     StdoutSink sink(options.hex, options.raw);
-    Exchange exchange(std::move(socket), framing, sink, name, options.timeout);
+    Exchange exchange(std::move(socket), framing, sink, name, options.timeout, !options.noReplies);
     return runPipe(exchange, sink, options);
 }
 

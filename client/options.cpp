@@ -18,7 +18,8 @@ namespace {
 constexpr const char *kFooter =
         R"(Addresses: HOST, HOST PORT, HOST:PORT, [IPV6]:PORT, PORT (on localhost), unix:/PATH.
 On a terminal pisock prompts and keeps a history; otherwise it sends every line of its input
-without waiting and prints the replies in order.
+without waiting and prints the replies in order. For a pisockd in broadcast mode (a chat: the
+sender gets nothing back) add --no-replies.
 
 Exit status: 0 all replies received, 1 network error (refused, reset, unknown host),
 2 usage, 3 timeout, 4 server closed the connection before all replies,
@@ -90,6 +91,10 @@ void buildApp(CLI::App &app, ClientOptions &o, Arguments &a)
     auto *raw = app.add_flag("--raw", o.raw,
                              "byte pipe to an echo server, like nc -N: stdin to the server, "
                              "everything back to stdout");
+    auto *noReplies = app.add_flag(
+            "--no-replies", o.noReplies,
+            "expect no replies (a broadcast server): send, print whatever arrives, end when the "
+            "server closes; --timeout bounds the wait for that after the end of input");
     app.add_flag("--hex", o.hex, "show what arrives as a hex dump (like hexdump -C)");
     auto *fr = app.add_option("--framing", a.framing,
                               "line: a reply ends at \\n, messages are pipelined; raw: each "
@@ -103,6 +108,7 @@ void buildApp(CLI::App &app, ClientOptions &o, Arguments &a)
     auto *v6 = app.add_flag("-6", a.ipv6, "IPv6 addresses only");
     v4->excludes(v6);
     raw->excludes(fr);
+    raw->excludes(noReplies);
     app.get_option("--message")->excludes(raw);
 }
 

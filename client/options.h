@@ -30,6 +30,7 @@ struct ClientOptions {
     int family = AF_UNSPEC; // -4: AF_INET, -6: AF_INET6
     std::vector<std::string> messages; // -m, in order
     bool raw = false; // --raw: byte pipe, no framing
+    bool noReplies = false; // --no-replies: messages, but nothing comes back for them
     bool hex = false; // --hex: show what arrives as a hex dump
     Framing framing = Framing::Line;
     std::optional<std::chrono::milliseconds> timeout; // none: wait as long as it takes

@@ -97,6 +97,8 @@ void Terminal::handleLine(char *line)
         return;
     }
     lineDone_ = true;
+    const std::string_view text(line);
+    quitSent_ = text == "quit" || text == "exit";
     if (line[0] != '\0') {
         add_history(line);
         saveHistory();
@@ -210,11 +212,15 @@ int Terminal::run(Exchange &exchange)
         printAbove(dump_.finish());
 
     int status = kStatusOk;
-    if (exchange.failed()) {
+    if (exchange.done() && exchange.closedByPeer() && !inputDone_) {
+        printAbove("pisock: connection closed by server\n"); // --no-replies: after quit
+    } else if (exchange.failed()) {
         const auto &f = exchange.failure();
-        // Closed with nothing owed (after quit, or an idle timeout): the end of the session,
-        // said as telnet says it.
-        const bool benign = f.status == kStatusClosedEarly && exchange.outstanding() == 0;
+        // Closed with nothing owed (after quit, or an idle timeout), or after the quit the user
+        // typed (a broadcast server answers nothing): the end of the session, said as telnet
+        // says it.
+        const bool benign = f.status == kStatusClosedEarly &&
+                            (exchange.outstanding() == 0 || quitSent_);
         printAbove("pisock: " + (benign ? std::string("connection closed by server") : f.reason) +
                    "\n");
         status = benign ? kStatusOk : f.status;

@@ -49,6 +49,7 @@ private:
     bool editing_ = false; // the callback handler is installed
     bool inputDone_ = false; // Ctrl-D
     bool lineDone_ = false; // the last key ended a line
+    bool quitSent_ = false; // the last line sent was quit or exit
 };
 
 // $XDG_STATE_HOME/pisock/history, else ~/.local/state/pisock/history; "" without a home.

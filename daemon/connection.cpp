@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "common/units.h"
 #include "log.h"
@@ -13,6 +14,8 @@ namespace pisock {
 namespace {
 
 constexpr std::size_t kMaxReadHint = 64 * kKiB;
+// iovecs per sendmsg(): IOV_MAX on Linux, so a burst of messages to one client is one call.
+constexpr std::size_t kMaxIov = 1024;
 
 } // namespace
 
@@ -39,7 +42,11 @@ Connection::Connection(EventLoop &loop, UniqueFd fd, const SocketAddress &peer, 
 {
 }
 
-Connection::~Connection() = default;
+Connection::~Connection()
+{
+    if (state_ != ConnState::Closed)
+        service_->detach();
+}
 
 void Connection::watchIdle(IdleList &list) noexcept
 {
@@ -55,6 +62,7 @@ void Connection::active() noexcept
 
 bool Connection::start() noexcept
 {
+    service_->attach(*this);
     // EPOLL_CTL_ADD reports readiness that is already there, so no first read is needed.
     if (int err = loop_.add(fd_.get(), *this); err < 0) {
         log::warning("epoll_ctl for {}: {}, closing", peer_, errnoText(-err));
@@ -98,22 +106,41 @@ void Connection::deferSelf() noexcept
 
 void Connection::handle() noexcept
 {
+    if (yielded_) {
+        yielded_ = false;
+        runService(); // input the service left for this turn
+    }
     readInput();
-    if (state_ == ConnState::Closed)
+    if (state_ == ConnState::Closed || flush() == IoResult::Error)
         return;
-    if (flush() == IoResult::Error)
+    if (out_.size() <= limits_.lowWater && !afterDrain())
         return;
-    if (readPaused_ && out_.readable() <= limits_.lowWater) {
+    finishStop();
+    afterFlush();
+}
+
+// Output is down to the low-water mark: tell the service if it asked, read again if paused.
+// False if the connection closed meanwhile.
+bool Connection::afterDrain() noexcept
+{
+    if (drainWatch_) {
+        drainWatch_ = false;
+        if (!shutDown_) {
+            service_->onDrained(out_.bytes());
+            if (flush() == IoResult::Error)
+                return false;
+        }
+    }
+    if (readPaused_ && out_.size() <= limits_.lowWater) {
         readPaused_ = false;
         runService(); // input left over from before the pause
         if (flush() == IoResult::Error)
-            return;
+            return false;
         // ET: data that queued in the kernel meanwhile raises no new edge.
         if (canRead_ || !in_.empty())
             deferSelf();
     }
-    finishStop();
-    afterFlush();
+    return true;
 }
 
 IoResult Connection::readOnce(std::size_t want, std::size_t &asked, std::size_t &got) noexcept
@@ -149,7 +176,7 @@ void Connection::readInput() noexcept
             discardInput();
             return;
         }
-        if (state_ != ConnState::Open || readPaused_)
+        if (state_ != ConnState::Open || readPaused_ || yielded_)
             return;
         if (stopping_ && owedInput_ == 0)
             return; // what came after the stop is not answered
@@ -196,25 +223,60 @@ void Connection::runService() noexcept
 {
     if (state_ != ConnState::Open && state_ != ConnState::PeerClosed)
         return;
-    if (service_->onInput(in_, out_, limits_.highWater, eofSeen_) == Verdict::Finish) {
+    switch (service_->onInput(in_, out_.bytes(), limits_.highWater, eofSeen_)) {
+    case Verdict::Finish:
         in_.clear(); // nothing after quit is answered
         setState(ConnState::Draining);
         return;
+    case Verdict::Yield:
+        yielded_ = true; // fairness: others get their turn first
+        deferSelf();
+        break;
+    case Verdict::Continue:
+        break;
     }
-    if (out_.readable() >= limits_.highWater)
+    if (out_.size() >= limits_.highWater)
         readPaused_ = true;
+}
+
+bool Connection::share(Chunk &chunk) noexcept
+{
+    if (state_ == ConnState::Closed || shutDown_ || !out_.share(chunk))
+        return false;
+    // The high-water mark is for what the client does not take, not for what one loop turn
+    // queued: past it, the socket gets what it can take first.
+    if (out_.size() >= limits_.highWater && flush() == IoResult::Error)
+        return true; // closed: the chunk went with the rest
+    // Backpressure as for its own replies: a client that does not read is not read from.
+    if (out_.size() >= limits_.highWater)
+        readPaused_ = true;
+    // Sent in the deferred part of this turn, with whatever else comes meanwhile: a burst of
+    // messages costs one sendmsg() per client, not one per message.
+    deferSelf();
+    return true;
+}
+
+void Connection::watchDrain() noexcept
+{
+    drainWatch_ = true;
+    deferSelf(); // in case the output is already down to the mark
 }
 
 IoResult Connection::flush() noexcept
 {
     while (canWrite_ && !out_.empty()) {
-        const ssize_t n = ::send(fd_.get(), out_.data(), out_.readable(), MSG_NOSIGNAL);
+        iovec iov[kMaxIov];
+        std::size_t bytes = 0;
+        msghdr msg{};
+        msg.msg_iov = iov;
+        msg.msg_iovlen = out_.gather(iov, kMaxIov, bytes);
+        const ssize_t n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL);
         if (n >= 0) {
             const auto sent = static_cast<std::size_t>(n);
             bytesOut_ += sent;
             active();
             out_.consume(sent);
-            if (!out_.empty())
+            if (sent < bytes)
                 canWrite_ = false; // the socket buffer is full: wait for EPOLLOUT
             continue;
         }
@@ -238,7 +300,7 @@ void Connection::afterFlush() noexcept
 {
     if (!out_.empty())
         return;
-    if (state_ == ConnState::PeerClosed && in_.empty()) {
+    if (state_ == ConnState::PeerClosed && in_.empty() && !yielded_) {
         close("closed by peer");
         return;
     }
@@ -252,6 +314,7 @@ void Connection::afterFlush() noexcept
     // replies still in flight. So wait for the peer's FIN, discarding what it sends.
     ::shutdown(fd_.get(), SHUT_WR);
     shutDown_ = true;
+    service_->detach(); // nothing more can be sent
     lingerDeadline_ = loop_.now() + limits_.lingerMs;
     owner_.onLinger(*this);
     if (canRead_)
@@ -311,7 +374,7 @@ void Connection::finishStop() noexcept
     if (!stopping_ || (state_ != ConnState::Open && state_ != ConnState::PeerClosed))
         return;
     // Input still to read, or messages held back until the client reads its replies.
-    if (owedInput_ > 0 || readPaused_)
+    if (owedInput_ > 0 || readPaused_ || yielded_)
         return;
     in_.clear(); // the start of a message the client had not finished sending
     setState(ConnState::Draining);
@@ -334,8 +397,10 @@ void Connection::close(const char *reason) noexcept
         return;
     closeReason_ = reason;
     setState(ConnState::Closed);
+    service_->detach(); // a broadcast sends it nothing more
     unlink(); // off the idle list
     fd_.reset(); // epoll forgets the fd with its last reference
+    out_.clear(); // shared chunks go back as soon as nobody else needs them
     owner_.onClosed(*this);
 }
 

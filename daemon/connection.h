@@ -10,6 +10,7 @@
 #include "common/errors.h"
 #include "common/unique_fd.h"
 #include "event_loop.h"
+#include "output_queue.h"
 #include "timeouts.h"
 
 namespace pisock {
@@ -22,6 +23,28 @@ const char *stateName(ConnState state) noexcept;
 enum class Verdict {
     Continue, // keep reading
     Finish, // quit/exit answered: send what is owed, then close
+    Yield, // did its share of work for this loop turn: call again on the next one
+};
+
+// The output side of a connection as a Service may see it beyond the Buffer onInput() fills:
+// for a service that sends to the outputs of other connections (broadcast). Implemented by
+// Connection; knows nothing of protocols.
+class Outlet
+{
+public:
+    // Bytes waiting to be sent: own and shared.
+    [[nodiscard]] virtual std::size_t pendingOutput() const noexcept = 0;
+    // Queues a reference to chunk after everything pending; it is sent in the deferred part of
+    // this loop turn, with whatever else arrived meanwhile, in one sendmsg(). False if the
+    // connection sends nothing more (closed, or its FIN is out) or memory is short.
+    virtual bool share(Chunk &chunk) noexcept = 0;
+    // Asks for one Service::onDrained() call once pending output is down to the low-water mark.
+    virtual void watchDrain() noexcept = 0;
+    // Closes the connection now, whatever is pending.
+    virtual void abort(const char *reason) noexcept = 0;
+
+protected:
+    ~Outlet() = default;
 };
 
 // The protocol spoken over one connection; knows nothing of sockets or epoll.
@@ -33,8 +56,17 @@ public:
     // leaving input in place, once out holds outLimit bytes or more; it is called again when
     // out has drained. eof: no more input will come, in holds the last bytes.
     virtual Verdict onInput(Buffer &in, Buffer &out, std::size_t outLimit, bool eof) noexcept = 0;
-    // Messages answered so far.
+    // Messages answered (broadcast: sent) so far.
     [[nodiscard]] virtual std::uint64_t messages() const noexcept = 0;
+    // Messages meant for this client that it never got because it did not keep up.
+    [[nodiscard]] virtual std::uint64_t dropped() const noexcept { return 0; }
+    // The connection's outlet, valid until detach(); given once, before any input.
+    virtual void attach(Outlet &) noexcept {}
+    // The connection sends nothing more (its FIN is out, or it closed): the outlet is gone.
+    // May come more than once.
+    virtual void detach() noexcept {}
+    // Pending output fell to the low-water mark after Outlet::watchDrain(); may append to out.
+    virtual void onDrained(Buffer &) noexcept {}
 };
 
 // Limits shared by all connections; owned by the server, which may change them on reload.
@@ -61,11 +93,11 @@ protected:
     virtual ~ConnectionOwner() = default;
 };
 
-// One client: owns its socket, its two buffers and its Service; borrows the loop, the limits,
-// its owner and the idle list it is on. Bytes in, Service, bytes out, with backpressure and
-// a lingering close (STYLE.md section 5). As an IdleList::Node it leaves the idle list when
-// closed or destroyed.
-class Connection final : public IoHandler, public IdleList::Node
+// One client: owns its socket, its input buffer, its output queue and its Service; borrows
+// the loop, the limits, its owner and the idle list it is on. Bytes in, Service, bytes out
+// (own replies and shared chunks, with sendmsg()), with backpressure and a lingering close
+// (STYLE.md section 5). As an IdleList::Node it leaves the idle list when closed or destroyed.
+class Connection final : public IoHandler, public IdleList::Node, public Outlet
 {
 public:
     Connection(EventLoop &loop, UniqueFd fd, const SocketAddress &peer, std::uint64_t id,
@@ -83,7 +115,9 @@ public:
     // kernel), send the replies, then close.
     void drain() noexcept;
     // Close now, whatever is pending.
-    void abort(const char *reason) noexcept;
+    void abort(const char *reason) noexcept override;
+    bool share(Chunk &chunk) noexcept override;
+    void watchDrain() noexcept override;
     // Called by the owner's timer: close a draining connection whose peer never sent FIN.
     void checkLinger(std::uint64_t now) noexcept;
 
@@ -93,10 +127,11 @@ public:
     [[nodiscard]] std::uint64_t bytesIn() const noexcept { return bytesIn_; }
     [[nodiscard]] std::uint64_t bytesOut() const noexcept { return bytesOut_; }
     [[nodiscard]] std::uint64_t messages() const noexcept { return service_->messages(); }
+    [[nodiscard]] std::uint64_t dropped() const noexcept { return service_->dropped(); }
     [[nodiscard]] std::uint64_t startedMs() const noexcept { return startedMs_; }
     [[nodiscard]] const char *closeReason() const noexcept { return closeReason_; }
     [[nodiscard]] bool readPaused() const noexcept { return readPaused_; }
-    [[nodiscard]] std::size_t pendingOutput() const noexcept { return out_.readable(); }
+    [[nodiscard]] std::size_t pendingOutput() const noexcept override { return out_.size(); }
     [[nodiscard]] std::size_t pendingInput() const noexcept { return in_.readable(); }
     [[nodiscard]] std::uint64_t lingerDeadline() const noexcept { return lingerDeadline_; }
 
@@ -108,6 +143,7 @@ private:
     void runService() noexcept;
     IoResult flush() noexcept;
     void afterFlush() noexcept;
+    bool afterDrain() noexcept;
     void discardInput() noexcept;
     void finishStop() noexcept;
     void close(const char *reason) noexcept;
@@ -123,12 +159,14 @@ private:
     ConnectionOwner &owner_;
     IdleList *idle_ = nullptr;
     Buffer in_;
-    Buffer out_;
+    OutputQueue out_;
     ConnState state_ = ConnState::Open;
     bool canRead_ = false;
-    bool canWrite_ = false;
+    bool canWrite_ = true; // a new socket has room; EAGAIN says when not
     bool readPaused_ = false; // backpressure: out_ passed the high-water mark
     bool deferred_ = false;
+    bool yielded_ = false; // the service stopped for this turn with input left
+    bool drainWatch_ = false; // the service waits for onDrained()
     bool eofPending_ = false; // EPOLLRDHUP seen: the peer's FIN is queued
     bool eofSeen_ = false;
     bool shutDown_ = false; // our FIN is sent

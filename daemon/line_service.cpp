@@ -9,33 +9,24 @@ bool isQuitCommand(std::string_view message) noexcept
     return message == "quit" || message == "exit";
 }
 
-LineService::LineService(const ReplyConfig &config, Framing framing, std::string peer,
-                         std::uint64_t id)
+MessageService::MessageService(const ReplyConfig &config, Framing framing, std::string peer,
+                               std::uint64_t id)
     : config_(config), codec_(framing, config.maxMessage), peer_(std::move(peer)), id_(id)
 {
 }
 
-Verdict LineService::answer(std::string_view message, Buffer &out) noexcept
+Verdict MessageService::handle(std::string_view message, Buffer &out) noexcept
 {
     ++messages_;
     if (log::enabled(log::Level::Debug)) {
         const log::Peer who{ peer_, id_ };
         log::at(log::Level::Debug, &who, "message: {}", message);
     }
-    const std::string_view prefix = config_.prefix;
-    const std::size_t size = prefix.size() + message.size() + 1;
-    // One reservation per reply; Buffer caps nothing here (outLimit bounds the batch).
-    auto span = out.writable(size);
-    char *p = span.data();
-    std::memcpy(p, prefix.data(), prefix.size());
-    if (!message.empty())
-        std::memcpy(p + prefix.size(), message.data(), message.size());
-    p[size - 1] = '\n';
-    out.commit(size);
+    onMessage(message, out);
     return isQuitCommand(message) ? Verdict::Finish : Verdict::Continue;
 }
 
-void LineService::tooLong(Buffer &out) noexcept
+void MessageService::tooLong(Buffer &out) noexcept
 {
     ++messages_;
     const log::Peer who{ peer_, id_ };
@@ -46,14 +37,16 @@ void LineService::tooLong(Buffer &out) noexcept
     out.append({ line, static_cast<std::size_t>(n) });
 }
 
-Verdict LineService::onInput(Buffer &in, Buffer &out, std::size_t outLimit, bool eof) noexcept
+Verdict MessageService::onInput(Buffer &in, Buffer &out, std::size_t outLimit, bool eof) noexcept
 {
     codec_.setMaxMessage(config_.maxMessage);
     std::string_view message;
     while (out.readable() < outLimit) {
+        if (yieldNow())
+            return Verdict::Yield;
         switch (codec_.next(in, message)) {
         case LineCodec::Result::Message:
-            if (answer(message, out) == Verdict::Finish)
+            if (handle(message, out) == Verdict::Finish)
                 return Verdict::Finish;
             continue;
         case LineCodec::Result::TooLong:
@@ -65,11 +58,25 @@ Verdict LineService::onInput(Buffer &in, Buffer &out, std::size_t outLimit, bool
         // An unterminated last line is still a message (printf 'a\nb' | nc -N).
         if (eof) {
             if (auto last = codec_.finish(in))
-                return answer(*last, out);
+                return handle(*last, out);
         }
         break;
     }
     return Verdict::Continue;
+}
+
+void LineService::onMessage(std::string_view message, Buffer &out) noexcept
+{
+    const std::string_view prefix = config().prefix;
+    const std::size_t size = prefix.size() + message.size() + 1;
+    // One reservation per reply; Buffer caps nothing here (outLimit bounds the batch).
+    auto span = out.writable(size);
+    char *p = span.data();
+    std::memcpy(p, prefix.data(), prefix.size());
+    if (!message.empty())
+        std::memcpy(p + prefix.size(), message.data(), message.size());
+    p[size - 1] = '\n';
+    out.commit(size);
 }
 
 Verdict EchoService::onInput(Buffer &in, Buffer &out, std::size_t outLimit, bool) noexcept

@@ -20,25 +20,51 @@ struct ReplyConfig {
 // True for the messages that end a session: exactly "quit" or "exit".
 bool isQuitCommand(std::string_view message) noexcept;
 
-// Reply mode (SPEC.md section 1): each message M is answered with "<prefix>M\n", in order;
-// quit and exit are answered, then end the session. Owns its codec state; borrows the config.
-class LineService final : public Service
+// What the message modes share (SPEC.md section 1): line or raw framing, an unterminated last
+// line at EOF, over-long messages answered with an error line, quit and exit handled like any
+// message and then ending the session. What is done with each message is the subclass's.
+// Owns its codec state; borrows the config.
+class MessageService : public Service
 {
 public:
-    LineService(const ReplyConfig &config, Framing framing, std::string peer, std::uint64_t id);
-
     Verdict onInput(Buffer &in, Buffer &out, std::size_t outLimit, bool eof) noexcept override;
     [[nodiscard]] std::uint64_t messages() const noexcept override { return messages_; }
 
+protected:
+    MessageService(const ReplyConfig &config, Framing framing, std::string peer, std::uint64_t id);
+
+    // One whole message; an answer, if any, goes to out.
+    virtual void onMessage(std::string_view message, Buffer &out) noexcept = 0;
+    // Checked before each message: true ends this call with Verdict::Yield, input left.
+    [[nodiscard]] virtual bool yieldNow() const noexcept { return false; }
+
+    [[nodiscard]] const ReplyConfig &config() const noexcept { return config_; }
+    [[nodiscard]] const std::string &peer() const noexcept { return peer_; }
+    [[nodiscard]] std::uint64_t id() const noexcept { return id_; }
+
 private:
-    Verdict answer(std::string_view message, Buffer &out) noexcept;
+    Verdict handle(std::string_view message, Buffer &out) noexcept;
     void tooLong(Buffer &out) noexcept;
 
     const ReplyConfig &config_;
     LineCodec codec_;
-    std::string peer_; // for debug lines only
+    std::string peer_;
     std::uint64_t id_;
     std::uint64_t messages_ = 0;
+};
+
+// Reply mode: each message M is answered with "<prefix>M\n", in order; quit and exit are
+// answered, then end the session.
+class LineService final : public MessageService
+{
+public:
+    LineService(const ReplyConfig &config, Framing framing, std::string peer, std::uint64_t id)
+        : MessageService(config, framing, std::move(peer), id)
+    {
+    }
+
+private:
+    void onMessage(std::string_view message, Buffer &out) noexcept override;
 };
 
 // Echo mode (RFC 862): every byte back, unchanged and in order. No framing, no commands.

@@ -123,15 +123,19 @@ void clearList(Settings &s, std::string_view name)
 const std::vector<OptionDef> &optionDefs()
 {
     static const std::vector<OptionDef> defs = {
-        { "mode", "reply|echo",
-          "reply: answer each message with the prefix; echo: return every byte", false,
+        { "mode", "reply|echo|broadcast",
+          "reply: answer each message with the prefix; echo: return every byte; broadcast: "
+          "send each message to every other client",
+          false,
           [](Settings &s, std::string_view v) -> std::string {
               if (v == "reply")
                   s.mode = Mode::Reply;
               else if (v == "echo")
                   s.mode = Mode::Echo;
+              else if (v == "broadcast")
+                  s.mode = Mode::Broadcast;
               else
-                  return fmt::format("'{}' is not one of reply, echo", v);
+                  return fmt::format("'{}' is not one of reply, echo, broadcast", v);
               return {};
           } },
         { "framing", "line|raw", "line: a message ends at \\n; raw: each read is a message", false,
@@ -181,6 +185,19 @@ const std::vector<OptionDef> &optionDefs()
           sizeSetter(&Settings::highWater, 4096, kGiB) },
         { "low-water", "BYTES", "pending output under which reading resumes (default 256K)", false,
           sizeSetter(&Settings::lowWater, 0, kGiB) },
+        { "slow-client", "drop|disconnect",
+          "broadcast mode: a client with --high-water of output waiting loses messages (drop) "
+          "or is disconnected (default drop)",
+          false,
+          [](Settings &s, std::string_view v) -> std::string {
+              if (v == "drop")
+                  s.slowClient = SlowClient::Drop;
+              else if (v == "disconnect")
+                  s.slowClient = SlowClient::Disconnect;
+              else
+                  return fmt::format("'{}' is not one of drop, disconnect", v);
+              return {};
+          } },
         { "shutdown-timeout", "SECONDS",
           "time given to clients to receive their replies on stop (default 5)", false,
           secondsSetter(&Settings::shutdownTimeoutSec) },

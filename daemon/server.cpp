@@ -83,7 +83,7 @@ bool sameEndpoints(const std::vector<Endpoint> &a, const std::vector<Endpoint> &
 } // namespace
 
 Server::Server(EventLoop &loop, CommandLine cmd, Settings settings)
-    : loop_(loop), cmd_(std::move(cmd)), settings_(std::move(settings)),
+    : loop_(loop), cmd_(std::move(cmd)), settings_(std::move(settings)), hub_(broadcast_),
       reserveFd_(::open("/dev/null", O_RDONLY | O_CLOEXEC)), listeners_(loop, *this, reserveFd_),
       notifier_(notifySystemd, watchdogUsec()), refusals_(loop, limits_.lingerMs)
 {
@@ -100,6 +100,8 @@ void Server::applySettings() noexcept
     reply_.maxMessage = settings_.maxMessage;
     limits_.highWater = settings_.highWater;
     limits_.lowWater = settings_.lowWater;
+    broadcast_.highWater = settings_.highWater;
+    broadcast_.slowClient = settings_.slowClient;
     // A whole message plus one read must fit; the service consumes the rest as it arrives.
     limits_.maxInput = settings_.maxMessage + limits_.ioBudget + 2;
 }
@@ -139,6 +141,8 @@ std::unique_ptr<Service> Server::makeService(const std::string &peer, std::uint6
 {
     if (settings_.mode == Mode::Echo)
         return std::make_unique<EchoService>();
+    if (settings_.mode == Mode::Broadcast)
+        return std::make_unique<BroadcastService>(hub_, reply_, settings_.framing, peer, id);
     return std::make_unique<LineService>(reply_, settings_.framing, peer, id);
 }
 
@@ -195,10 +199,12 @@ void Server::onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) no
 void Server::onClosed(Connection &connection) noexcept
 {
     const log::Peer who{ connection.peer(), connection.id() };
+    const std::uint64_t dropped = connection.dropped();
     log::at(log::Level::Info, &who,
-            "disconnected ({}) after {}, {} bytes in, {} bytes out, {} messages",
+            "disconnected ({}) after {}, {} bytes in, {} bytes out, {} messages{}",
             connection.closeReason(), formatDuration(loop_.now() - connection.startedMs()),
-            connection.bytesIn(), connection.bytesOut(), connection.messages());
+            connection.bytesIn(), connection.bytesOut(), connection.messages(),
+            dropped > 0 ? fmt::format(", {} dropped", dropped) : std::string());
     messages_ += connection.messages();
     auto it = connections_.find(connection.id());
     if (it != connections_.end()) {

@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "broadcast.h"
 #include "common/unique_fd.h"
 #include "connection.h"
 #include "event_loop.h"
@@ -66,6 +67,8 @@ private:
     Settings settings_;
     ReplyConfig reply_; // shared by every LineService
     ConnectionLimits limits_; // shared by every Connection
+    BroadcastConfig broadcast_; // shared by the hub
+    BroadcastHub hub_; // broadcast mode: the clients taking part; outlives connections_
     UniqueFd reserveFd_; // spare descriptor for EMFILE (STYLE.md section 4)
     ListenSet listeners_;
     Notifier notifier_;

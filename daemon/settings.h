@@ -11,7 +11,10 @@
 
 namespace pisock {
 
-enum class Mode { Reply, Echo };
+enum class Mode { Reply, Echo, Broadcast };
+
+// Broadcast mode: what happens to a client past its output high-water mark.
+enum class SlowClient { Drop, Disconnect };
 
 // Everything the options and the configuration file decide. Plain values: copied freely.
 struct Settings {
@@ -30,6 +33,7 @@ struct Settings {
     unsigned keepaliveSec = 60; // TCP keepalive idle time; 0: off
     std::vector<Cidr> allow; // empty: every peer not denied
     std::vector<Cidr> deny; // wins over allow
+    SlowClient slowClient = SlowClient::Drop;
 };
 
 } // namespace pisock

@@ -143,6 +143,50 @@ TEST_CASE("lines nobody asked for are delivered and not counted", "[client][exch
     CHECK(ex.failure().reason == "the server closed the connection");
 }
 
+TEST_CASE("without replies: messages go out, lines are delivered, done when the server closes",
+          "[client][exchange]")
+{
+    Pair p;
+    Recorder r;
+    Exchange ex(std::move(p.client), Framing::Line, r, "test", 50ms, false);
+    ex.send("hello all");
+    ex.send("quit");
+    CHECK(ex.outstanding() == 0);
+    pump(ex);
+    CHECK(drain(p.server.get()) == "hello all\nquit\n");
+    CHECK(ex.pollTimeoutMs(Clock::now()) == -1); // nothing is awaited: no deadline
+    write(p.server.get(), "192.0.2.1:5000: hi\n");
+    pump(ex);
+    CHECK(r.replies == std::vector<std::string>{ "192.0.2.1:5000: hi" });
+    CHECK_FALSE(ex.done());
+    p.server.reset(); // after quit, the server closes: the end, not a failure
+    pump(ex);
+    CHECK(ex.done());
+    CHECK(ex.closedByPeer());
+    CHECK_FALSE(ex.failed());
+}
+
+TEST_CASE("without replies the end of input half-closes, and the timeout bounds the wait for the "
+          "server to close",
+          "[client][exchange]")
+{
+    Pair p;
+    Recorder r;
+    Exchange ex(std::move(p.client), Framing::Line, r, "test", 20ms, false);
+    ex.send("last words");
+    ex.finish();
+    pump(ex);
+    char buf[32];
+    CHECK(::read(p.server.get(), buf, sizeof(buf)) == 11);
+    CHECK(::read(p.server.get(), buf, sizeof(buf)) == 0); // EOF: SHUT_WR
+    CHECK_FALSE(ex.done());
+    CHECK(ex.pollTimeoutMs(Clock::now()) >= 0);
+    ex.checkTimeout(Clock::now() + 1s);
+    REQUIRE(ex.failed());
+    CHECK(ex.failure().status == kStatusTimeout);
+    CHECK(ex.failure().reason == "nothing from test within 20ms after the end of input");
+}
+
 TEST_CASE("an unterminated last reply before EOF counts", "[client][exchange]")
 {
     Pair p;

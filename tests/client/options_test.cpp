@@ -103,6 +103,10 @@ TEST_CASE("the command line fills the options", "[client][options]")
     CHECK(o.hex);
     CHECK_FALSE(o.timeout);
 
+    o = parse({ "--no-replies", "pi.local" });
+    CHECK(o.noReplies);
+    CHECK_FALSE(o.raw);
+
     o = parse({ "--framing", "raw", "--timeout", "0" });
     CHECK(o.framing == Framing::Raw);
     CHECK_FALSE(o.timeout); // 0: no limit
@@ -116,6 +120,7 @@ TEST_CASE("bad command lines throw UsageError", "[client][options]")
     CHECK_THROWS_AS(parse({ "-4", "-6" }), UsageError);
     CHECK_THROWS_AS(parse({ "--raw", "--framing", "raw" }), UsageError);
     CHECK_THROWS_AS(parse({ "--raw", "-m", "x" }), UsageError);
+    CHECK_THROWS_AS(parse({ "--raw", "--no-replies" }), UsageError);
     CHECK_THROWS_AS(parse({ "-6", "unix:/x.sock" }), UsageError);
     CHECK_THROWS_AS(parse({ "a", "b", "c" }), UsageError);
 }

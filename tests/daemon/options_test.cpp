@@ -193,3 +193,25 @@ TEST_CASE("bad CIDR and keepalive values name the option", "[options]")
               loadSettings(parse({ "--config", "/dev/null", "--idle-timeout", "soon" }));
           }) == 64);
 }
+
+TEST_CASE("broadcast mode and its slow-client policy", "[options]")
+{
+    auto cmd = parse({ "--config", "/nonexistent-but-not-given" });
+    cmd.configGiven = false;
+    CHECK(loadSettings(cmd).slowClient == SlowClient::Drop);
+
+    const Settings s = loadSettings(parse(
+            { "--config", "/dev/null", "--mode", "broadcast", "--slow-client", "disconnect" }));
+    CHECK(s.mode == Mode::Broadcast);
+    CHECK(s.slowClient == SlowClient::Disconnect);
+
+    ConfFile conf("mode = broadcast\nslow_client = drop\n");
+    CHECK(loadSettings(parse({ "--config", conf.path })).slowClient == SlowClient::Drop);
+    try {
+        loadSettings(parse({ "--config", "/dev/null", "--slow-client", "wait" }));
+        FAIL("no error");
+    } catch (const OptionError &e) {
+        CHECK(e.exitCode() == 64);
+        CHECK(std::string(e.what()) == "--slow-client: 'wait' is not one of drop, disconnect");
+    }
+}

@@ -1,0 +1,188 @@
+#include "broadcast.h"
+
+#include <cstdio>
+#include <cstring>
+
+#include "log.h"
+
+namespace pisock {
+
+BroadcastHub::BroadcastHub(const BroadcastConfig &config) noexcept : config_(config)
+{
+    head_.prev_ = head_.next_ = &head_;
+}
+
+BroadcastHub::~BroadcastHub()
+{
+    // Members outliving the hub must not reach back into it.
+    while (head_.next_ != &head_) {
+        Member *m = head_.next_;
+        head_.next_ = m->next_;
+        m->prev_ = m->next_ = nullptr;
+    }
+}
+
+void BroadcastHub::join(BroadcastService &member) noexcept
+{
+    Member &m = member;
+    if (m.linked())
+        return;
+    m.prev_ = head_.prev_;
+    m.next_ = &head_;
+    head_.prev_->next_ = &m;
+    head_.prev_ = &m;
+    ++size_;
+}
+
+void BroadcastHub::leave(BroadcastService &member) noexcept
+{
+    Member &m = member;
+    if (!m.linked())
+        return;
+    m.prev_->next_ = m.next_;
+    m.next_->prev_ = m.prev_;
+    m.prev_ = m.next_ = nullptr;
+    --size_;
+}
+
+std::size_t BroadcastHub::publish(const BroadcastService &from, std::string_view message) noexcept
+{
+    if (size_ == 0 || (size_ == 1 && from.linked()))
+        return 0; // nobody to tell: nothing to build
+    // Raw framing can hand over a message with newlines inside: each line gets the prefix, so
+    // that no client can make a line look like another's.
+    const std::string_view prefix = from.prefix();
+    std::size_t lines = 1;
+    for (const char *p = message.data(), *end = p + message.size();
+         (p = static_cast<const char *>(std::memchr(p, '\n', static_cast<std::size_t>(end - p))));
+         ++p)
+        ++lines;
+    ChunkRef chunk(Chunk::create(prefix.size() * lines + message.size() + 1));
+    if (!chunk) {
+        log::error("out of memory: a message from {} not delivered", prefix);
+        return 0;
+    }
+    char *out = chunk->data();
+    for (std::string_view rest = message;;) {
+        const auto nl = rest.find('\n');
+        const std::string_view line = rest.substr(0, nl);
+        std::memcpy(out, prefix.data(), prefix.size());
+        out += prefix.size();
+        if (!line.empty())
+            std::memcpy(out, line.data(), line.size());
+        out += line.size();
+        *out++ = '\n';
+        if (nl == std::string_view::npos)
+            break;
+        rest.remove_prefix(nl + 1);
+    }
+    ++chunksBuilt_;
+
+    std::size_t n = 0;
+    for (Member *m = head_.next_; m != &head_;) {
+        Member *next = m->next_; // a disconnected member leaves the list, nothing else does
+        if (m != &from) {
+            static_cast<BroadcastService *>(m)->deliver(*chunk);
+            ++n;
+        }
+        m = next;
+    }
+    deliveries_ += n;
+    return n; // our reference goes here: the chunk lives as long as a member holds it
+}
+
+std::string broadcastName(const std::string &peer, std::uint64_t id)
+{
+    // A unix socket client has no address of its own (or its path, the same for all its
+    // connections): the connection number, as the log shows it, tells them apart.
+    if (peer.starts_with("unix"))
+        return peer + " #" + std::to_string(id);
+    return peer;
+}
+
+BroadcastService::BroadcastService(BroadcastHub &hub, const ReplyConfig &config, Framing framing,
+                                   const std::string &peer, std::uint64_t id)
+    : MessageService(config, framing, peer, id), hub_(hub), prefix_(broadcastName(peer, id) + ": ")
+{
+}
+
+BroadcastService::~BroadcastService()
+{
+    if (linked()) // a retired connection may go after the hub: do not touch it then
+        hub_.leave(*this);
+}
+
+Verdict BroadcastService::onInput(Buffer &in, Buffer &out, std::size_t outLimit, bool eof) noexcept
+{
+    spent_ = 0;
+    const Verdict verdict = MessageService::onInput(in, out, outLimit, eof);
+    // After quit, or once the client has shut down its sending side, it has left the
+    // conversation: it gets what is already queued for it, then the connection ends.
+    if (verdict == Verdict::Finish || eof)
+        hub_.leave(*this);
+    return verdict;
+}
+
+void BroadcastService::onMessage(std::string_view message, Buffer &) noexcept
+{
+    spent_ += hub_.publish(*this, message);
+}
+
+void BroadcastService::attach(Outlet &outlet) noexcept
+{
+    outlet_ = &outlet;
+    hub_.join(*this);
+}
+
+void BroadcastService::detach() noexcept
+{
+    hub_.leave(*this);
+    outlet_ = nullptr;
+}
+
+void BroadcastService::deliver(Chunk &chunk) noexcept
+{
+    if (!outlet_)
+        return;
+    if (dropping_) {
+        drop();
+        return;
+    }
+    // Memory per client stays within --high-water plus one message.
+    if (outlet_->pendingOutput() < hub_.config().highWater && outlet_->share(chunk))
+        return;
+    if (hub_.config().slowClient == SlowClient::Disconnect) {
+        outlet_->abort("too slow, --slow-client disconnect"); // detaches: outlet_ is gone
+        return;
+    }
+    // Once per episode: from now until it catches up, every message for it is dropped.
+    dropping_ = true;
+    episodeDropped_ = 0;
+    const log::Peer who{ peer(), id() };
+    log::at(log::Level::Warning, &who,
+            "too slow: {} bytes wait for it (--high-water), dropping messages until it catches up",
+            outlet_->pendingOutput());
+    outlet_->watchDrain();
+    drop();
+}
+
+void BroadcastService::drop() noexcept
+{
+    ++dropped_;
+    ++episodeDropped_;
+}
+
+void BroadcastService::onDrained(Buffer &out) noexcept
+{
+    if (!dropping_)
+        return;
+    dropping_ = false;
+    char line[64];
+    const int n = std::snprintf(line, sizeof(line), "error: %llu messages dropped\n",
+                                static_cast<unsigned long long>(episodeDropped_));
+    out.append({ line, static_cast<std::size_t>(n) });
+    const log::Peer who{ peer(), id() };
+    log::at(log::Level::Debug, &who, "caught up after {} messages dropped", episodeDropped_);
+}
+
+} // namespace pisock

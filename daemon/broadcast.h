@@ -1,0 +1,121 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "chunk.h"
+#include "common/units.h"
+#include "connection.h"
+#include "line_service.h"
+#include "settings.h"
+
+namespace pisock {
+
+// What broadcast mode needs to know beyond ReplyConfig; owned by the server and changed in
+// place on reload.
+struct BroadcastConfig {
+    SlowClient slowClient = SlowClient::Drop;
+    std::size_t highWater = kMiB; // pending output past which a client loses messages
+};
+
+class BroadcastService;
+
+// How the other clients see a client's messages: "<name>: M". The peer as logged (address and
+// port, IPv4 plain, IPv6 in brackets); a unix socket client as "unix #N", its connection number.
+std::string broadcastName(const std::string &peer, std::uint64_t id);
+
+// The conversation of broadcast mode: the clients taking part, in an intrusive list their
+// services link themselves into. Owns nothing but the list; borrows the config. publish()
+// builds one chunk per message and gives every other member a reference to it: the message
+// is copied once, however many receive it.
+class BroadcastHub
+{
+public:
+    class Member
+    {
+    public:
+        Member() = default;
+        Member(const Member &) = delete;
+        Member &operator=(const Member &) = delete;
+        [[nodiscard]] bool linked() const noexcept { return next_ != nullptr; }
+
+    protected:
+        ~Member() = default;
+
+    private:
+        friend class BroadcastHub;
+        Member *prev_ = nullptr;
+        Member *next_ = nullptr;
+    };
+
+    explicit BroadcastHub(const BroadcastConfig &config) noexcept;
+    ~BroadcastHub();
+    BroadcastHub(const BroadcastHub &) = delete;
+    BroadcastHub &operator=(const BroadcastHub &) = delete;
+
+    void join(BroadcastService &member) noexcept;
+    // Leaving twice, or without joining, is harmless.
+    void leave(BroadcastService &member) noexcept;
+    // Sends "<peer of from>: message\n" to every member but from (a member or not); returns
+    // the members it was meant for (queued, dropped or disconnected).
+    std::size_t publish(const BroadcastService &from, std::string_view message) noexcept;
+
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
+    [[nodiscard]] const BroadcastConfig &config() const noexcept { return config_; }
+    // Since the start: chunks built, and references to them queued for members.
+    [[nodiscard]] std::uint64_t chunksBuilt() const noexcept { return chunksBuilt_; }
+    [[nodiscard]] std::uint64_t deliveries() const noexcept { return deliveries_; }
+
+private:
+    const BroadcastConfig &config_;
+    Member head_; // sentinel of the circular list
+    std::size_t size_ = 0;
+    std::uint64_t chunksBuilt_ = 0;
+    std::uint64_t deliveries_ = 0;
+};
+
+// Broadcast mode (SPEC.md section 1): each message M of this client goes to every other client
+// of the hub as "<peer>: M\n"; this client gets nothing back. quit and exit go to the others
+// like any message, then end the session. The messages of the others are queued on this
+// connection's outlet as shared chunks; past --high-water they are dropped (counted, and the
+// client is told "error: N messages dropped" once it has caught up) or the client is
+// disconnected, per --slow-client. Borrows the hub, the config and, while attached, the outlet.
+class BroadcastService final : public MessageService, public BroadcastHub::Member
+{
+public:
+    // Deliveries (one message to one member) per onInput() call, then Verdict::Yield: one
+    // sender cannot hold the loop for long, however many members there are.
+    static constexpr std::size_t kDeliveriesPerCall = 65536;
+
+    BroadcastService(BroadcastHub &hub, const ReplyConfig &config, Framing framing,
+                     const std::string &peer, std::uint64_t id);
+    ~BroadcastService() override;
+
+    Verdict onInput(Buffer &in, Buffer &out, std::size_t outLimit, bool eof) noexcept override;
+    [[nodiscard]] std::uint64_t dropped() const noexcept override { return dropped_; }
+    void attach(Outlet &outlet) noexcept override;
+    void detach() noexcept override;
+    void onDrained(Buffer &out) noexcept override;
+
+    // From the hub: queues chunk for this client, or applies --slow-client.
+    void deliver(Chunk &chunk) noexcept;
+    // "<peer>: ", put before each of this client's lines.
+    [[nodiscard]] const std::string &prefix() const noexcept { return prefix_; }
+
+private:
+    void onMessage(std::string_view message, Buffer &out) noexcept override;
+    [[nodiscard]] bool yieldNow() const noexcept override { return spent_ >= kDeliveriesPerCall; }
+    void drop() noexcept;
+
+    BroadcastHub &hub_;
+    Outlet *outlet_ = nullptr;
+    std::string prefix_;
+    std::size_t spent_ = 0; // deliveries in this onInput() call
+    std::uint64_t dropped_ = 0; // in all
+    std::uint64_t episodeDropped_ = 0; // since it fell behind
+    bool dropping_ = false; // fell behind, not caught up yet
+};
+
+} // namespace pisock
