@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Cost of broadcast mode's fan-out (docs/BENCH-BROADCAST.md).
+"""Cost of broadcast mode's fan-out (docs/BENCHMARKS.md, "Broadcast").
 
 Starts BUILD/daemon/pisockd --mode broadcast pinned to one CPU (taskset -c DAEMON_CPU), the
 benchmark itself pinned to another, and measures:
