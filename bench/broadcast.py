@@ -39,6 +39,8 @@ import tempfile
 import threading
 import time
 
+from idle_rss import rss_kib  # bench/idle_rss.py: VmRSS of a process
+
 CLOCK_TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -46,14 +48,6 @@ def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICK  # utime, stime (fields 14, 15)
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def find_process(root, name):
