@@ -102,3 +102,27 @@ TEST_CASE("nobody listening gives status 1; bad options status 2", "[e2e][bench]
     CHECK(bench({ "-d", "forever" }).status == 2);
     CHECK(bench({ "-P", "0" }).status == 2);
 }
+
+TEST_CASE("on a terminal a progress line is redrawn each second; --no-progress leaves it out",
+          "[e2e][bench][terminal]")
+{
+    Daemon d;
+    const auto port = std::to_string(d.port());
+    PtyProcess shown({ clientPath(), "bench", port, "-c", "2", "--warmup", "1.5", "-d", "1.5" });
+    // The line at 1 s is still in the warm-up, the one at 2 s measured; each starts by going
+    // back to the start of the line and clearing it, and the report follows a cleared line.
+    REQUIRE(shown.waitFor("s warm-up "));
+    REQUIRE(shown.waitFor("s measured "));
+    CHECK(shown.wait() == 0);
+    const std::string &out = shown.output();
+    CHECK(out.find("\r\033[K") < out.find("s warm-up "));
+    CHECK(out.find("msgs/s  p99 ") != std::string::npos);
+    CHECK(out.find("errors 0") != std::string::npos);
+    CHECK(out.find("messages   ") > out.rfind("\r\033[K"));
+
+    PtyProcess quiet({ clientPath(), "bench", port, "-c", "2", "--warmup", "0", "-d", "1.2",
+                       "--no-progress" });
+    CHECK(quiet.wait() == 0);
+    CHECK(quiet.output().find("messages   ") != std::string::npos);
+    CHECK(quiet.output().find("\033[K") == std::string::npos);
+}
