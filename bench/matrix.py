@@ -4,9 +4,11 @@
 Each server runs pinned to one CPU (taskset -c SERVER_CPU), the load generator
 `pisock bench` to the other. Cells are repeated R times, interleaved (every server once per
 round, in a rotating order) so that drift in the machine's speed hits all servers alike; the
-table shows the median msgs/s of each cell and its ratio to the reference server.
+table shows the median msgs/s of each cell and, against the reference server, the median of
+the per-round ratios (each run divided by the reference's run of the same round).
 
-    bench/matrix.py --build build [--rounds 5] [--seconds 5] [--quick] [--json out.json]
+    bench/matrix.py --build build [--rounds 5] [--seconds 5] [--json out.json]
+    bench/matrix.py --report out.json [more.json ...]   (the tables again, from saved runs)
 """
 import argparse
 import json
@@ -118,65 +120,75 @@ def stop(server):
             continue
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--build", default="build")
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--seconds", type=float, default=5)
-    ap.add_argument("--warmup", type=float, default=1)
-    ap.add_argument("--server-cpu", type=int, default=1)
-    ap.add_argument("--load-cpu", type=int, default=0)
-    ap.add_argument("--servers", default="", help="comma-separated subset")
-    ap.add_argument("--cells", default="", help="comma-separated SIZExCONNSxPIPELINE subset, e.g. 64x50x1")
-    ap.add_argument("--json", help="also write every run here")
-    ap.add_argument("--baseline", help="build directory of an older pisockd to compare (before-echo, before-reply)")
-    args = ap.parse_args()
+def load_runs(paths):
+    """Runs saved with --json, pooled: the rounds of each file follow those of the one before."""
+    runs, rounds, names, cells = {}, 0, [], []
+    for path in paths:
+        with open(path) as f:
+            saved = [(e["server"], tuple(e["cell"]), e["runs"]) for e in json.load(f)]
+        n = max(len(r) for _, _, r in saved)
+        for name, cell, rs in saved:
+            names += [name] if name not in names else []
+            cells += [cell] if cell not in cells else []
+            # A server missing from an earlier file has no run in its rounds.
+            runs.setdefault((name, cell), [None] * rounds).extend(rs + [None] * (n - len(rs)))
+        rounds += n
+        for key, rs in runs.items():
+            rs.extend([None] * (rounds - len(rs)))
+    return runs, names, cells, rounds
 
-    table = servers(args.build, args.baseline)
-    if args.servers:
-        table = {k: v for k, v in table.items() if k in args.servers.split(",")}
-    cells = [(s, c, 1) for s in SIZES for c in CONNS] + EXTRA
-    if args.cells:
-        cells = [tuple(int(x) for x in cell.split("x")) for cell in args.cells.split(",")]
 
-    runs = {}  # (server, cell) -> [result]
-    names = list(table)
-    for rnd in range(args.rounds):
-        order = names[rnd % len(names):] + names[:rnd % len(names)]
-        for cell in cells:
-            for name in order:
-                argv_of, mode = table[name]
-                r = run_cell(args, name, argv_of, mode, *cell)
-                runs.setdefault((name, cell), []).append(r)
-                rate = f"{r['msgs_per_s']:.0f}" if r else "FAILED"
-                print(f"round {rnd + 1} {name:14} {cell[0]:>6} B x{cell[1]:>4} P{cell[2]:<3} {rate} msgs/s",
-                      file=sys.stderr)
+def paired(runs, name, base, cell):
+    """Each run of name divided by base's run in the same round, so that what a whole round
+    shares (the machine's speed at the time) cancels; sorted."""
+    return sorted(a["msgs_per_s"] / b["msgs_per_s"]
+                  for a, b in zip(runs.get((name, cell), []), runs.get((base, cell), [])) if a and b)
 
+
+def quartiles(values):
+    q = statistics.quantiles(values, n=4) if len(values) > 1 else values * 3
+    return f"{statistics.median(values):.2f} [{q[0]:.2f}-{q[2]:.2f}]"
+
+
+def report(runs, names, cells, rounds, what):
     def median(name, cell, key="msgs_per_s"):
         vals = [r[key] for r in runs.get((name, cell), []) if r]
         return statistics.median(vals) if vals else None
 
-    print(f"\nMedian msgs/s over {args.rounds} interleaved rounds of {args.seconds:g} s "
-          f"(+{args.warmup:g} s warm-up); ratio to ref in brackets.\n")
+    counts = {name: max(sum(1 for r in runs.get((name, c), []) if r) for c in cells) for name in names}
+    print(f"\nMedian msgs/s over {rounds} interleaved rounds ({what}); in brackets the ratio to ref:"
+          " the median of per-round ratios.")
+    if len(set(counts.values())) > 1:
+        print("Runs per cell: " + ", ".join(f"{name} {n}" for name, n in counts.items()) + ".")
+    print()
     print("| size | conns | pipeline | " + " | ".join(names) + " |")
     print("|---:|---:|---:|" + "---:|" * len(names))
     for cell in cells:
-        ref = median("ref", cell)
         row = []
         for name in names:
             m = median(name, cell)
+            ratios = paired(runs, name, "ref", cell) if name != "ref" else []
             if m is None:
                 row.append("failed")
-            elif ref and name != "ref":
-                row.append(f"{m:,.0f} ({m / ref:.2f})")
+            elif ratios:
+                row.append(f"{m:,.0f} ({statistics.median(ratios):.2f})")
             else:
                 row.append(f"{m:,.0f}")
         print(f"| {cell[0]} | {cell[1]} | {cell[2]} | " + " | ".join(row) + " |")
 
-    if "pisockd-echo" in names and "pisockd-reply" in names:
-        print("\nreply / echo (median msgs/s): " + ", ".join(
-            f"{c[0]} B x{c[1]} P{c[2]}: {median('pisockd-reply', c) / median('pisockd-echo', c):.2f}"
-            for c in cells if median("pisockd-reply", c) and median("pisockd-echo", c)))
+    def ratio_line(title, name, base):
+        parts = []
+        for c in cells:
+            ratios = paired(runs, name, base, c)
+            if ratios:
+                parts.append(f"{c[0]} B x{c[1]} P{c[2]}: {quartiles(ratios)} "
+                             f"(of medians {median(name, c) / median(base, c):.2f})")
+        if parts:
+            print(f"\n{title}, median of per-round ratios [quartiles] (ratio of the medians):\n  "
+                  + "\n  ".join(parts))
+
+    ratio_line("pisockd-echo / ref", "pisockd-echo", "ref")
+    ratio_line("pisockd-reply / pisockd-echo", "pisockd-reply", "pisockd-echo")
 
     print("\nMedian latency p50 / p99 (us):\n")
     print("| size | conns | pipeline | " + " | ".join(names) + " |")
@@ -193,9 +205,54 @@ def main():
             row.append(f"{p50:.0f} / {p99:.0f}")
         print(f"| {cell[0]} | {cell[1]} | {cell[2]} | " + " | ".join(row) + " |")
 
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=5)
+    ap.add_argument("--warmup", type=float, default=1)
+    ap.add_argument("--server-cpu", type=int, default=1)
+    ap.add_argument("--load-cpu", type=int, default=0)
+    ap.add_argument("--servers", default="", help="comma-separated subset")
+    ap.add_argument("--cells", default="", help="comma-separated SIZExCONNSxPIPELINE subset, e.g. 64x50x1")
+    ap.add_argument("--json", help="also write every run here")
+    ap.add_argument("--baseline", help="build directory of an older pisockd to compare (before-echo, before-reply)")
+    ap.add_argument("--report", nargs="+", metavar="JSON",
+                    help="run nothing: print the tables of runs saved with --json (several files: pooled)")
+    args = ap.parse_args()
+
+    if args.report:
+        runs, names, cells, rounds = load_runs(args.report)
+        report(runs, names, cells, rounds, "from " + ", ".join(args.report))
+        return
+
+    table = servers(args.build, args.baseline)
+    if args.servers:
+        table = {k: v for k, v in table.items() if k in args.servers.split(",")}
+    cells = [(s, c, 1) for s in SIZES for c in CONNS] + EXTRA
+    if args.cells:
+        cells = [tuple(int(x) for x in cell.split("x")) for cell in args.cells.split(",")]
+
+    runs = {}  # (server, cell) -> [result], one per round
+    names = list(table)
+    for rnd in range(args.rounds):
+        order = names[rnd % len(names):] + names[:rnd % len(names)]
+        for cell in cells:
+            for name in order:
+                argv_of, mode = table[name]
+                r = run_cell(args, name, argv_of, mode, *cell)
+                runs.setdefault((name, cell), []).append(r)
+                rate = f"{r['msgs_per_s']:.0f}" if r else "FAILED"
+                print(f"round {rnd + 1} {name:14} {cell[0]:>6} B x{cell[1]:>4} P{cell[2]:<3} {rate} msgs/s",
+                      file=sys.stderr)
+
     if args.json:
         with open(args.json, "w") as f:
-            json.dump([{"server": k[0], "cell": k[1], "runs": v} for k, v in runs.items()], f, indent=1)
+            # One line per server and cell: small enough to keep beside the document.
+            f.write("[\n" + ",\n".join(json.dumps({"server": k[0], "cell": k[1], "runs": v}, separators=(",", ":"))
+                                        for k, v in runs.items()) + "\n]\n")
+    report(runs, names, cells, args.rounds, f"{args.seconds:g} s each after {args.warmup:g} s of warm-up")
 
 
 if __name__ == "__main__":
