@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "buffer.h"
+#include "units.h"
 
 namespace pisock {
 
@@ -21,7 +22,7 @@ class LineCodec
 public:
     enum class Result { Message, NeedMore, TooLong };
 
-    explicit LineCodec(Framing framing = Framing::Line, std::size_t maxMessage = 64 * 1024) noexcept
+    explicit LineCodec(Framing framing = Framing::Line, std::size_t maxMessage = 64 * kKiB) noexcept
         : framing_(framing), maxMessage_(maxMessage)
     {
     }

@@ -9,6 +9,7 @@
 #include "common/buffer.h"
 #include "common/errors.h"
 #include "common/unique_fd.h"
+#include "common/units.h"
 #include "event_loop.h"
 #include "output_queue.h"
 #include "timeouts.h"
@@ -71,10 +72,10 @@ public:
 
 // Limits shared by all connections; owned by the server, which may change them on reload.
 struct ConnectionLimits {
-    std::size_t maxInput = 64 * 1024 + 64 * 1024; // buffered unanswered input
-    std::size_t highWater = 1024 * 1024; // pending output that pauses reading
-    std::size_t lowWater = 256 * 1024; // pending output that resumes it
-    std::size_t ioBudget = 64 * 1024; // bytes read per wakeup before yielding
+    std::size_t maxInput = 64 * kKiB + 64 * kKiB; // buffered unanswered input: a message and a read
+    std::size_t highWater = kMiB; // pending output that pauses reading
+    std::size_t lowWater = 256 * kKiB; // pending output that resumes it
+    std::size_t ioBudget = 64 * kKiB; // bytes read per wakeup before yielding
     unsigned lingerMs = 2000; // wait for the peer's FIN after ours
 };
 

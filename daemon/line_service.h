@@ -14,7 +14,7 @@ namespace pisock {
 // new prefix or limit applies to the next message of every connection.
 struct ReplyConfig {
     std::string prefix = "server rec: ";
-    std::size_t maxMessage = 64 * 1024;
+    std::size_t maxMessage = 64 * kKiB;
 };
 
 // True for the messages that end a session: exactly "quit" or "exit".

@@ -29,7 +29,7 @@ std::optional<std::size_t> parseSize(std::string_view text)
     std::string_view unit(ptr, static_cast<std::size_t>(end - ptr));
     std::size_t scale = 1;
     if (unit == "K" || unit == "KiB" || unit == "k")
-        scale = 1024;
+        scale = kKiB;
     else if (unit == "M" || unit == "MiB")
         scale = kMiB;
     else if (unit == "G" || unit == "GiB")

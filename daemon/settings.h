@@ -7,6 +7,7 @@
 #include "acl.h"
 #include "common/address.h"
 #include "common/line_codec.h"
+#include "common/units.h"
 #include "log.h"
 
 namespace pisock {
@@ -21,11 +22,11 @@ struct Settings {
     Mode mode = Mode::Reply;
     Framing framing = Framing::Line;
     std::string replyPrefix = "server rec: ";
-    std::size_t maxMessage = 64 * 1024;
+    std::size_t maxMessage = 64 * kKiB;
     std::vector<Endpoint> listen; // empty: [::]:8888, dual-stack
     std::size_t maxConnections = 1024;
-    std::size_t highWater = 1024 * 1024; // pending output that pauses reading
-    std::size_t lowWater = 256 * 1024; // pending output that resumes it
+    std::size_t highWater = kMiB; // pending output that pauses reading
+    std::size_t lowWater = 256 * kKiB; // pending output that resumes it
     unsigned shutdownTimeoutSec = 5;
     log::Level logLevel = log::Level::Info;
     unsigned logRate = 20; // lines per second about one peer host; 0: no limit
