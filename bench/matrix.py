@@ -126,14 +126,13 @@ def load_runs(paths):
     for path in paths:
         with open(path) as f:
             saved = [(e["server"], tuple(e["cell"]), e["runs"]) for e in json.load(f)]
-        n = max(len(r) for _, _, r in saved)
         for name, cell, rs in saved:
             names += [name] if name not in names else []
             cells += [cell] if cell not in cells else []
-            # A server missing from an earlier file has no run in its rounds.
-            runs.setdefault((name, cell), [None] * rounds).extend(rs + [None] * (n - len(rs)))
-        rounds += n
-        for key, rs in runs.items():
+            # A server or cell missing from a file has no run in that file's rounds.
+            runs.setdefault((name, cell), [None] * rounds).extend(rs)
+        rounds += max(len(rs) for _, _, rs in saved)
+        for rs in runs.values():
             rs.extend([None] * (rounds - len(rs)))
     return runs, names, cells, rounds
 
