@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "common/line_codec.h"
+#include "common/units.h"
 #include "connection.h"
 #include "log.h"
 
