@@ -1,4 +1,4 @@
-// pisock: the client (SPEC.md section 3). Parses the command line, connects, and runs the
+// pisock: the client. Parses the command line, connects, and runs the
 // interactive mode on a terminal or the pipelined mode otherwise.
 
 #include <cstdio>

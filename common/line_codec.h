@@ -11,7 +11,7 @@ namespace pisock {
 
 enum class Framing { Line, Raw };
 
-// Splits the bytes of a Buffer into messages (SPEC.md section 1). Owns only its scan position
+// Splits the bytes of a Buffer into messages. Owns only its scan position
 // and the state of an over-long line; borrows the Buffer on each call.
 //
 // Line framing: a message ends at '\n'; one '\r' right before it is dropped. Raw framing:

@@ -30,7 +30,7 @@ struct Cidr {
 // are an error, since they usually mean a typo. On failure sets error to a short reason.
 std::optional<Cidr> parseCidr(std::string_view text, std::string &error);
 
-// Whether a peer may connect (SPEC.md section 2): refused if a --deny rule matches (deny
+// Whether a peer may connect: refused if a --deny rule matches (deny
 // wins whatever the order), else allowed if there are no --allow rules or one matches.
 // IPv4-mapped IPv6 peers are matched as IPv4; unix-socket peers are always allowed.
 bool peerAllowed(const SocketAddress &peer, const std::vector<Cidr> &allow,

@@ -76,7 +76,7 @@ private:
     std::uint64_t deliveries_ = 0;
 };
 
-// Broadcast mode (SPEC.md section 1): each message M of this client goes to every other client
+// Broadcast mode: each message M of this client goes to every other client
 // of the hub as "<peer>: M\n"; this client gets nothing back. quit and exit go to the others
 // like any message, then end the session. The messages of the others are queued on this
 // connection's outlet as shared chunks; past --high-water they are dropped (counted, and the

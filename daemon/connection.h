@@ -97,7 +97,7 @@ protected:
 // One client: owns its socket, its input buffer, its output queue and its Service; borrows
 // the loop, the limits, its owner and the idle list it is on. Bytes in, Service, bytes out
 // (own replies and shared chunks, with sendmsg()), with backpressure and a lingering close
-// (STYLE.md section 5). As an IdleList::Node it leaves the idle list when closed or destroyed.
+// (docs/CONVENTIONS.md). As an IdleList::Node it leaves the idle list when closed or destroyed.
 class Connection final : public IoHandler, public IdleList::Node, public Outlet
 {
 public:

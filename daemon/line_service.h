@@ -21,7 +21,7 @@ struct ReplyConfig {
 // True for the messages that end a session: exactly "quit" or "exit".
 bool isQuitCommand(std::string_view message) noexcept;
 
-// What the message modes share (SPEC.md section 1): line or raw framing, an unterminated last
+// What the message modes share: line or raw framing, an unterminated last
 // line at EOF, over-long messages answered with an error line, quit and exit handled like any
 // message and then ending the session. What is done with each message is the subclass's.
 // Owns its codec state; borrows the config.

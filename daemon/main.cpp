@@ -1,4 +1,4 @@
-// pisockd: parses the options, opens the listeners and runs the server (SPEC.md section 2).
+// pisockd: parses the options, opens the listeners and runs the server.
 
 #include <cstdio>
 #include <signal.h>

@@ -20,7 +20,7 @@ void refuseNow(int fd, std::string_view line) noexcept;
 
 // Clients refused with a line (server busy) and kept until their FIN, so that their unread
 // input does not turn our close into an RST that destroys the line (the lingering close of
-// STYLE.md section 5). Owns those sockets, at most kMaxOpen at once (refuseNow() past that);
+// docs/CONVENTIONS.md). Owns those sockets, at most kMaxOpen at once (refuseNow() past that);
 // borrows the loop.
 class RefusalQueue
 {

@@ -69,7 +69,7 @@ private:
     ConnectionLimits limits_; // shared by every Connection
     BroadcastConfig broadcast_; // shared by the hub
     BroadcastHub hub_; // broadcast mode: the clients taking part; outlives connections_
-    UniqueFd reserveFd_; // spare descriptor for EMFILE (STYLE.md section 4)
+    UniqueFd reserveFd_; // spare descriptor for EMFILE (docs/CONVENTIONS.md)
     ListenSet listeners_;
     Notifier notifier_;
     IdleList idle_; // every connection, least recently active first

@@ -25,7 +25,7 @@ bool roundTrip(Client &c, const std::string &text)
     return c.readLine(5s) == "server rec: " + text;
 }
 
-// What reply mode owes for everything sent before a half-close (SPEC.md section 1).
+// What reply mode owes for everything sent before a half-close.
 std::string repliesFor(std::string_view sent)
 {
     std::string out;

@@ -1,5 +1,5 @@
 // systemd life cycle end to end: notifications and their order, STATUS, the watchdog, and
-// the graceful stop on SIGTERM/SIGINT (SPEC.md section 2, "Life cycle").
+// the graceful stop on SIGTERM/SIGINT.
 
 #include <algorithm>
 #include <atomic>

@@ -1,5 +1,5 @@
 // SIGHUP end to end: the configuration file is read again and applied without dropping a
-// connection; a bad file changes nothing (SPEC.md section 2, "Life cycle").
+// connection; a bad file changes nothing.
 
 #include <cerrno>
 #include <netinet/in.h>

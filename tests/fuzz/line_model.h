@@ -1,6 +1,6 @@
 #pragma once
 
-// An independent model of SPEC.md section 1 framing, for the fuzz targets to check the real
+// An independent model of the framing pisockd(8) describes, for the fuzz targets to check the real
 // code against: what a stream of bytes must produce, whatever the read boundaries.
 
 #include <cstddef>

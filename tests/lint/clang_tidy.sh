@@ -1,7 +1,7 @@
 #!/bin/bash
 # clang-tidy (the repository's .clang-tidy, warnings are errors) over the code that ships:
 # common/, daemon/, client/, bench/ (C++; bench/uv_echo.c is written the way libuv examples are).
-# First checks that every family STYLE.md asks for is on:
+# First checks that every family .clang-tidy asks for is on:
 # a missing comma in .clang-tidy silently drops checks.
 #   tests/lint/clang_tidy.sh SOURCE_ROOT BUILD_ROOT
 . "$(dirname "$0")/../system/cases.sh"
@@ -28,6 +28,6 @@ tidy() {
     fi
 }
 
-check "clang-tidy enables every family STYLE.md lists" families
+check "clang-tidy enables every family it should" families
 check "clang-tidy finds nothing in common/, daemon/, client/, bench/" tidy
 cases_summary

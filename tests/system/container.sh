@@ -1,5 +1,5 @@
 # tests/system/container.sh: a real systemd in a container, for tests that need one.
-# Source it from bash. See /work/shared/SYSTEM-TESTING.md for why it is done this way.
+# Source it from bash. The README ("Testing the packages") says how the package tests use it.
 #
 #   container_unavailable          print why containers cannot run here; false if they might
 #                                  (inside some containers only booting one tells: a test
