@@ -85,15 +85,24 @@ Verdict byteByByte(std::string_view bytes)
     return { ProxyParse{}, bytes.size() };
 }
 
+// What a valid header said; the common name is copied out of the input, which the parser's
+// view of it does not outlive.
+struct Accepted {
+    std::size_t consumed = 0;
+    ProxyHeader header; // header.commonName: cleared
+    std::string commonName;
+};
+
 // A valid header: Done only once its last byte is in, with the same answer byte by byte and
 // all at once with the client's first bytes behind it.
-ProxyParse accepted(const std::string &header)
+Accepted accepted(const std::string &header)
 {
     const auto slow = byteByByte(header);
     REQUIRE(slow.result.status == Status::Done);
     CHECK(slow.at == header.size());
     CHECK(slow.result.consumed == header.size());
-    const auto fast = parseProxyHeader(header + "hello\n");
+    const std::string withData = header + "hello\n";
+    const auto fast = parseProxyHeader(withData);
     REQUIRE(fast.status == Status::Done);
     CHECK(fast.consumed == header.size());
     CHECK(fast.header.version == slow.result.header.version);
@@ -101,7 +110,13 @@ ProxyParse accepted(const std::string &header)
     CHECK(formatAddress(fast.header.source) == formatAddress(slow.result.header.source));
     CHECK(formatAddress(fast.header.destination) == formatAddress(slow.result.header.destination));
     CHECK(fast.header.commonName == slow.result.header.commonName);
-    return fast;
+    const auto &name = fast.header.commonName;
+    if (!name.empty()) // a view into the header's own bytes
+        CHECK((name.data() >= withData.data() + 16 &&
+               name.data() + name.size() <= withData.data() + fast.consumed));
+    Accepted result{ fast.consumed, fast.header, std::string(name) };
+    result.header.commonName = {};
+    return result;
 }
 
 // A bad header: Invalid as soon as byte number at is in (NeedMore before), and all at once.
@@ -150,7 +165,7 @@ TEST_CASE("v1 TCP4 gives the client's address", "[proxy][v1]")
     CHECK(r.header.source.length == sizeof(sockaddr_in));
     CHECK(formatAddress(r.header.source) == "192.0.2.1:56324");
     CHECK(formatAddress(r.header.destination) == "198.51.100.7:7000");
-    CHECK(r.header.commonName.empty());
+    CHECK(r.commonName.empty());
 
     CHECK(formatAddress(accepted("PROXY TCP4 255.255.255.255 255.255.255.255 65535 65535\r\n")
                                 .header.source) == "255.255.255.255:65535");
@@ -217,7 +232,7 @@ TEST_CASE("v2 PROXY over TCP4 and TCP6 gives the client's address", "[proxy][v2]
     CHECK(r4.header.source.family() == AF_INET);
     CHECK(formatAddress(r4.header.source) == "192.0.2.1:56324");
     CHECK(formatAddress(r4.header.destination) == "198.51.100.7:7000");
-    CHECK(r4.header.commonName.empty());
+    CHECK(r4.commonName.empty());
 
     const auto r6 = accepted(v2(0x21, 0x21, kTcp6Block));
     CHECK(r6.consumed == 52);
@@ -230,21 +245,20 @@ TEST_CASE("v2 TLVs are skipped and the TLS common name is found", "[proxy][v2]")
 {
     const std::string others = tlv(0x01, "h2") + tlv(0x02, "pi.example") + tlv(0x04, "") +
                                tlv(0x05, std::string(128, 'i')) + tlv(0xE0, "custom");
-    CHECK(accepted(v2(0x21, 0x11, kTcp4Block + others)).header.commonName.empty());
+    CHECK(accepted(v2(0x21, 0x11, kTcp4Block + others)).commonName.empty());
 
     const std::string ssl = sslTlv(tlv(0x21, "TLSv1.3") + tlv(0x22, "client.example") +
                                    tlv(0x23, "TLS_AES_128_GCM_SHA256"));
     const auto r = accepted(v2(0x21, 0x21, kTcp6Block + others + ssl + tlv(0x04, "")));
-    CHECK(r.header.commonName == "client.example");
+    CHECK(r.commonName == "client.example");
     CHECK(formatAddress(r.header.source) == "[2001:db8::1]:4000");
 
     // Raw bytes, as sent: the daemon escapes them for the log.
     const std::string raw("\xE6\xA0\x91\xE8\x8E\x93\n\0x", 9);
-    CHECK(accepted(v2(0x21, 0x11, kTcp4Block + sslTlv(tlv(0x22, raw)))).header.commonName == raw);
+    CHECK(accepted(v2(0x21, 0x11, kTcp4Block + sslTlv(tlv(0x22, raw)))).commonName == raw);
     // An SSL TLV without sub-TLVs, or without a common name.
-    CHECK(accepted(v2(0x21, 0x11, kTcp4Block + sslTlv(""))).header.commonName.empty());
-    CHECK(accepted(v2(0x21, 0x11, kTcp4Block + sslTlv(tlv(0x21, "TLSv1.2"))))
-                  .header.commonName.empty());
+    CHECK(accepted(v2(0x21, 0x11, kTcp4Block + sslTlv(""))).commonName.empty());
+    CHECK(accepted(v2(0x21, 0x11, kTcp4Block + sslTlv(tlv(0x21, "TLSv1.2")))).commonName.empty());
 }
 
 TEST_CASE("v2 CRC32C is checked when the proxy sends one", "[proxy][v2]")
@@ -252,7 +266,7 @@ TEST_CASE("v2 CRC32C is checked when the proxy sends one", "[proxy][v2]")
     REQUIRE(crc32c("123456789") == 0xE3069283); // the CRC32c check value
     const std::string header =
             withCrc(v2(0x21, 0x11, kTcp4Block + sslTlv(tlv(0x22, "cn")) + tlv(0x03, "\0\0\0\0"s)));
-    CHECK(accepted(header).header.commonName == "cn");
+    CHECK(accepted(header).commonName == "cn");
 
     std::string corrupt = header;
     corrupt[17] ^= 1; // an address bit
