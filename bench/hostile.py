@@ -28,6 +28,7 @@ greedy      pisock bench pipelines 1000-byte messages over all connections (-P 1
 """
 import argparse
 import json
+import multiprocessing
 import os
 import re
 import resource
@@ -126,68 +127,67 @@ class Daemon:
         return status, hwm
 
 
-class Polite(threading.Thread):
-    """Round trips every 10 ms: reply mode (one client), or broadcast (a sender and a
-    receiver that reads everything and picks out the sender's lines)."""
+def polite_main(port, broadcast, stop, results):
+    """Round trips every 10 ms until stop is set: reply mode (one client), or broadcast (a
+    sender and a receiver that reads everything and picks out the sender's lines). Runs in a
+    process of its own, so that the attackers' loop never delays its measurements."""
+    send_sock = socket.create_connection(("127.0.0.1", port), source_address=("127.0.0.9", 0))
+    recv_sock = (socket.create_connection(("127.0.0.1", port), source_address=("127.0.0.10", 0))
+                 if broadcast else send_sock)
+    if broadcast:  # the sender gets everyone's messages too: it must read them, or wait
 
-    def __init__(self, port, broadcast):
-        super().__init__()
-        self.broadcast = broadcast
-        self.send_sock = socket.create_connection(("127.0.0.1", port), source_address=("127.0.0.9", 0))
-        self.recv_sock = (socket.create_connection(("127.0.0.1", port), source_address=("127.0.0.10", 0))
-                          if broadcast else self.send_sock)
-        self.rtt = []
-        self.lost = 0
-        self.running = True
-        self.pending = b""
-        if broadcast:  # the sender gets everyone's messages too: it must read them, or wait
-            threading.Thread(target=self.discard, daemon=True).start()
-
-    def discard(self):
-        try:
-            while self.running and self.send_sock.recv(1 << 20):
-                pass
-        except OSError:
-            pass
-
-    def expect(self, text, deadline):
-        want = text.encode() + b"\n"
-        while time.monotonic() < deadline:
-            at = self.pending.find(want)
-            if at >= 0:
-                self.pending = self.pending[at + len(want):]
-                return True
-            self.pending = self.pending[-len(want):]  # a line may be cut between two reads
-            self.recv_sock.settimeout(max(0.001, deadline - time.monotonic()))
+        def discard():
             try:
-                data = self.recv_sock.recv(1 << 20)
-            except socket.timeout:
-                return False
-            if not data:
-                return False
-            self.pending += data
-        return False
+                while send_sock.recv(1 << 20):
+                    pass
+            except OSError:
+                pass
 
-    def run(self):
-        i = 0
-        while self.running:
-            text = f"polite {i}"
-            start = time.monotonic()
-            self.send_sock.sendall(text.encode() + b"\n")
-            ok = self.expect(": " + text if self.broadcast else "server rec: " + text, start + 5)
-            if ok:
-                self.rtt.append((time.monotonic() - start) * 1000)
-            else:
-                self.lost += 1
-            i += 1
-            time.sleep(0.01)
+        threading.Thread(target=discard, daemon=True).start()
+    rtt, lost, pending, i = [], 0, b"", 0
+    while not stop.is_set():
+        want = (f": polite {i}\n" if broadcast else f"server rec: polite {i}\n").encode()
+        start = time.monotonic()
+        send_sock.sendall(f"polite {i}\n".encode())
+        ok = False
+        while time.monotonic() < start + 5:
+            at = pending.find(want)
+            if at >= 0:
+                pending, ok = pending[at + len(want):], True
+                break
+            pending = pending[-len(want):]  # a line may be cut between two reads
+            recv_sock.settimeout(max(0.001, start + 5 - time.monotonic()))
+            try:
+                data = recv_sock.recv(1 << 20)
+            except socket.timeout:
+                break
+            if not data:
+                break
+            pending += data
+        if ok:
+            rtt.append((time.monotonic() - start) * 1000)
+        else:
+            lost += 1
+        i += 1
+        time.sleep(0.01)
+    results.put((rtt, lost))
+
+
+class Polite:
+    def __init__(self, port, broadcast):
+        ctx = multiprocessing.get_context("spawn")
+        self.stop_event = ctx.Event()
+        self.results = ctx.Queue()
+        self.proc = ctx.Process(target=polite_main, args=(port, broadcast, self.stop_event, self.results))
+        self.rtt, self.lost = [], 0
+
+    def start(self):
+        self.proc.start()
 
     def stop(self):
-        self.running = False
-        self.join()
-        self.send_sock.close()
-        if self.broadcast:
-            self.recv_sock.close()
+        self.stop_event.set()
+        self.rtt, self.lost = self.results.get(timeout=30)
+        self.proc.join()
 
 
 def connect_many(port, n, rcvbuf=0, stagger=0.0, on_each=None, sources=SOURCES):

@@ -259,11 +259,14 @@ void Server::onClosed(Connection &connection) noexcept
 {
     const log::Peer who{ connection.peer(), connection.id() };
     const std::uint64_t dropped = connection.dropped();
-    log::at(log::Level::Info, &who,
-            "disconnected ({}) after {}, {} bytes in, {} bytes out, {} messages{}",
-            connection.closeReason(), formatDuration(loop_.now() - connection.startedMs()),
-            connection.bytesIn(), connection.bytesOut(), connection.messages(),
-            dropped > 0 ? fmt::format(", {} dropped", dropped) : std::string());
+    try { // the arguments are strings: out of memory, the line is lost, not the daemon
+        log::at(log::Level::Info, &who,
+                "disconnected ({}) after {}, {} bytes in, {} bytes out, {} messages{}",
+                connection.closeReason(), formatDuration(loop_.now() - connection.startedMs()),
+                connection.bytesIn(), connection.bytesOut(), connection.messages(),
+                dropped > 0 ? fmt::format(", {} dropped", dropped) : std::string());
+    } catch (const std::bad_alloc &) {
+    }
     messages_ += connection.messages();
     if (connection.outOfMemory()) {
         ++oomClosed_;

@@ -25,8 +25,10 @@ struct Fixture : ConnectionOwner {
     int memoryWaits = 0;
     std::string reason;
 
-    explicit Fixture(Framing framing = Framing::Line, bool echo = false)
+    explicit Fixture(Framing framing = Framing::Line, bool echo = false,
+                     MemoryBudget *memory = nullptr)
     {
+        limits.memory = memory;
         int fds[2];
         REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) == 0);
         peer.reset(fds[1]);
@@ -281,4 +283,31 @@ TEST_CASE("a connection stays on its idle list while open and leaves it when clo
     f.conn->abort("idle timeout");
     CHECK(f.closed);
     CHECK(idle.empty());
+}
+
+TEST_CASE("a read the memory budget refuses waits, and goes on when memory is back",
+          "[connection][memory]")
+{
+    Buffer::trimPool(true);
+    MemoryBudget budget(1024 * 1024);
+    budget.setHolders(1);
+    budget.acquired(1023 * 1024); // others hold almost all of it
+    Fixture g(Framing::Line, false, &budget);
+    g.write("hello\n");
+    CHECK(g.runUntil([&] { return g.memoryWaits == 1; }));
+    CHECK(g.conn->waitingForMemory());
+    CHECK(g.read().empty());
+    CHECK_FALSE(g.closed);
+
+    budget.released(1023 * 1024);
+    g.conn->memoryAvailable();
+    std::string got;
+    CHECK(g.runUntil([&] {
+        got += g.read();
+        return got == "server rec: hello\n";
+    }));
+    CHECK_FALSE(g.conn->waitingForMemory());
+    g.peer.reset();
+    CHECK(g.runUntil([&] { return g.closed; }));
+    Buffer::trimPool(true);
 }
