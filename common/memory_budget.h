@@ -25,6 +25,7 @@ public:
     // The least a holder may grow to under pressure: a 4 KiB input block and a 4 KiB output
     // block with room to spare, enough for a round trip of a small message.
     static constexpr std::size_t kMinShare = 16 * 1024;
+    static constexpr std::size_t kPressureMargin = 64 * 1024 + 1024;
 
     // What malloc() really uses for a block of bytes: glibc adds a size word and rounds up to
     // twice the word size; a block from mmap() takes two words and whole pages.
@@ -51,8 +52,10 @@ public:
     // Allocations the heap refused (malloc() returned nothing), since the start.
     [[nodiscard]] std::uint64_t failures() const noexcept { return failures_; }
 
-    // Past three quarters of the limit: new clients are refused, the big holders stop growing.
-    [[nodiscard]] bool pressure() const noexcept { return used_ >= soft_; }
+    // Within one large read (kPressureMargin) of three quarters of the limit: new clients are
+    // refused, the big holders stop growing. (Past it only small blocks pass, so used() may
+    // stay just under soft() while every big holder waits: that is pressure too.)
+    [[nodiscard]] bool pressure() const noexcept { return used_ + kPressureMargin >= soft_; }
     // The holders sharing the last quarter (connections); set by their owner.
     void setHolders(std::size_t holders) noexcept { holders_ = holders; }
     // What one holder may hold and still grow under pressure: its part of the last quarter,

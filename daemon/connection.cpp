@@ -179,6 +179,18 @@ void Connection::memoryShort() noexcept
     }
 }
 
+// Waiting for memory with the peer gone: closes now if it was a reset, whose error the recv()
+// we cannot make would have reported.
+void Connection::noticeReset() noexcept
+{
+    if (!eofPending_)
+        return;
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0)
+        close("reset by peer");
+}
+
 void Connection::memoryAvailable() noexcept
 {
     if (memoryWait_) {
@@ -192,6 +204,8 @@ IoResult Connection::readOnce(std::size_t want, std::size_t &asked, std::size_t 
     // Read into a block sized to what this peer sends: a chatty client reads into 4 KiB, a
     // streaming one grows to 64 KiB. Blocks come from the Buffer pool and go back when empty.
     auto span = in_.writable(std::min(want, readHint_), Buffer::Growth::IfBudgetAllows);
+    if (span.empty() && !account_.outOfMemory())
+        span = in_.writable(1, Buffer::Growth::IfBudgetAllows); // the room the block has left
     asked = std::min(want, span.size());
     if (asked == 0) {
         memoryShort();
@@ -233,7 +247,11 @@ void Connection::readUpTo(std::size_t &budget) noexcept
             discardInput();
             return;
         }
-        if (state_ != ConnState::Open || readPaused_ || yielded_ || memoryWait_)
+        if (memoryWait_) {
+            noticeReset(); // nothing is read meanwhile, not even an RST
+            return;
+        }
+        if (state_ != ConnState::Open || readPaused_ || yielded_)
             return;
         if (stopping_ && owedInput_ == 0)
             return; // what came after the stop is not answered

@@ -169,6 +169,7 @@ private:
     [[nodiscard]] std::size_t outputMark() const noexcept;
     [[nodiscard]] bool outputDrained() const noexcept;
     void memoryShort() noexcept;
+    void noticeReset() noexcept;
     IoResult flush() noexcept;
     void afterFlush() noexcept;
     bool afterDrain() noexcept;
