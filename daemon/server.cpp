@@ -332,9 +332,11 @@ void Server::tendMemory(std::uint64_t now) noexcept
     lastTrimMs_ = now;
     Buffer::trimPool(memory_.pressure());
     Chunk::trimPool(memory_.pressure());
-    if (usedSinceTrim_ >= memory_.used() + kTrimStep) {
+    // Shrunk by a step, or by half (the last of a burst): the heap's free pages go back.
+    const std::size_t used = memory_.used();
+    if (usedSinceTrim_ > used && usedSinceTrim_ - used >= std::min(kTrimStep, usedSinceTrim_ / 2)) {
         ::malloc_trim(0);
-        usedSinceTrim_ = memory_.used();
+        usedSinceTrim_ = used;
     }
 }
 
