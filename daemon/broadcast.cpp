@@ -68,7 +68,8 @@ std::size_t BroadcastHub::publish(const BroadcastService &from, std::string_view
     ChunkRef chunk(Chunk::create(chunkSize(prefix, message), config_.memory));
     if (!chunk) {
         const log::Peer who{ from.peer(), from.id() };
-        log::at(log::Level::Warning, &who, "memory short (--memory-limit): a message not delivered");
+        log::at(log::Level::Warning, &who,
+                "memory short (--memory-limit): a message not delivered");
         return 0;
     }
     char *out = chunk->data();

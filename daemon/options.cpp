@@ -65,8 +65,9 @@ std::optional<unsigned> parseSeconds(std::string_view text)
 }
 
 // 64 GiB, or 2 GiB where std::size_t is 32 bits (armhf).
-constexpr std::size_t kMaxMemoryLimit = static_cast<std::size_t>(std::min<std::uint64_t>(
-        std::uint64_t{ 64 } << 30, std::uint64_t{ std::numeric_limits<std::size_t>::max() } / 2 + 1));
+constexpr std::size_t kMaxMemoryLimit = static_cast<std::size_t>(
+        std::min<std::uint64_t>(std::uint64_t{ 64 } << 30,
+                                std::uint64_t{ std::numeric_limits<std::size_t>::max() } / 2 + 1));
 
 // Each option applies one value to Settings and returns "" or why the value is wrong.
 using Apply = std::function<std::string(Settings &, std::string_view)>;
@@ -201,8 +202,7 @@ const std::vector<OptionDef> &optionDefs()
         { "memory-limit", "BYTES",
           "memory for all clients' buffers and queues; near it pisockd slows the biggest "
           "clients and refuses new ones (default 64M)",
-          false,
-          sizeSetter(&Settings::memoryLimit, kMiB, kMaxMemoryLimit) },
+          false, sizeSetter(&Settings::memoryLimit, kMiB, kMaxMemoryLimit) },
         { "high-water", "BYTES",
           "pending output per client that stops reading from it (default 1M)", false,
           sizeSetter(&Settings::highWater, 4096, kGiB) },

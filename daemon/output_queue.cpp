@@ -38,7 +38,8 @@ std::size_t OutputQueue::costToShare(const Chunk &chunk) const noexcept
 {
     const std::size_t entries = count_ + 2;
     const std::size_t grow =
-            entries <= cap_ ? 0 : MemoryBudget::cost(std::max(cap_ * 2, kFirstRing) * sizeof(Entry));
+            entries <= cap_ ? 0
+                            : MemoryBudget::cost(std::max(cap_ * 2, kFirstRing) * sizeof(Entry));
     return chunk.cost() + grow;
 }
 

@@ -193,8 +193,8 @@ void Server::onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) no
             return;
         }
         // Read once, here: a unix client's user is its host (and the log may name it).
-        const auto credentials =
-                peer.family() == AF_UNIX ? peerCredentials(fd.get()) : std::nullopt;
+        const auto credentials = peer.family() == AF_UNIX ? peerCredentials(fd.get())
+                                                          : std::nullopt;
         const PeerHost host = PeerHost::of(peer, credentials);
         if (const char *why = admit(host)) {
             refuse(std::move(fd), formatAddress(peer), why);

@@ -4,8 +4,7 @@
 
 using pisock::TurnBudget;
 
-TEST_CASE("connections share one turn's bytes and each still gets a small read",
-          "[turn_budget]")
+TEST_CASE("connections share one turn's bytes and each still gets a small read", "[turn_budget]")
 {
     TurnBudget turn(100 * 1024);
     CHECK(turn.take(1, 64 * 1024) == 64 * 1024);

@@ -111,8 +111,8 @@ bool memoryReturned(const Daemon &d, long idleKiB)
             return true;
         ::poll(nullptr, 0, 100); // RSS has no fd to wait on
     }
-    std::printf("RSS %ld KiB 10 s after the attack (idle %ld KiB)\n",
-                processStats(d.pid()).rssKiB, idleKiB);
+    std::printf("RSS %ld KiB 10 s after the attack (idle %ld KiB)\n", processStats(d.pid()).rssKiB,
+                idleKiB);
     return false;
 }
 
@@ -196,7 +196,8 @@ TEST_CASE("broadcast listeners that never read stay within --memory-limit", "[e2
             pending += politeReceiver.readBytes(1 << 20, 5ms);
             const auto at = pending.find(want);
             found = at != std::string::npos;
-            pending.erase(0, found ? at + want.size() : pending.size() - std::min(pending.size(), want.size()));
+            pending.erase(0, found ? at + want.size()
+                                   : pending.size() - std::min(pending.size(), want.size()));
         }
         w.wrong += found ? 0 : 1;
         w.ms.push_back(msSince(start));
@@ -241,8 +242,7 @@ TEST_CASE("a raw broadcast read of newlines is refused as too long, prefixes cou
     CHECK(d.stop() == 0);
 }
 
-TEST_CASE("--max-per-host refuses one address's extra connections, not another's",
-          "[e2e][memory]")
+TEST_CASE("--max-per-host refuses one address's extra connections, not another's", "[e2e][memory]")
 {
     Daemon d({ "--max-per-host", "3" });
     std::vector<std::unique_ptr<Client>> mine;
