@@ -7,7 +7,8 @@ can be), its idle VmRSS, then the attack with CONNECTIONS connections for SECOND
 polite client does a round trip every 10 ms; then the attackers leave. Prints, per attack,
 the daemon's peak VmRSS (sampled every 20 ms, and VmHWM) against the budget, the polite
 client's round-trip p50/p99/max during the attack, replies lost or wrong, the RSS a few
-seconds after the attack, and whether the daemon survived.
+seconds after the attack, whether the daemon survived, and the share of a CPU the daemon
+got meanwhile (on a shared machine, what its latencies mean).
 
 listeners   --mode broadcast: one writer sends 2-byte lines as fast as it can; the others
             listen and never read (SO_RCVBUF 2 KiB), joining --stagger apart so that each
@@ -111,6 +112,11 @@ class Daemon:
 
     def alive(self):
         return self.proc.poll() is None
+
+    def cpu_seconds(self):
+        with open(f"/proc/{self.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self):
         self.sampling = False
@@ -254,6 +260,7 @@ def attack(name, build, opts):
     d.peak = 0
     polite = Polite(d.port, name in ("listeners", "raw"))
     polite.start()
+    cpu0, wall0 = d.cpu_seconds(), time.monotonic()
     socks = []
     extra = None
     end = None
@@ -304,6 +311,8 @@ def attack(name, build, opts):
     finally:
         polite.stop()
         attacked_peak = d.peak
+        # The share of a CPU the daemon got: on a shared machine, what its latencies mean.
+        cpu_share = (d.cpu_seconds() - cpu0) / (time.monotonic() - wall0) if d.alive() else 0
         for s in socks:
             s.close()
     # Memory given back: the RSS a few seconds after the attackers left.
@@ -318,7 +327,7 @@ def attack(name, build, opts):
         "p50_ms": pct(polite.rtt, 50), "p99_ms": pct(polite.rtt, 99),
         "max_ms": max(polite.rtt) if polite.rtt else float("nan"),
         "round_trips": len(polite.rtt), "lost": polite.lost, "survived": alive,
-        "exit": status, "note": extra or "",
+        "exit": status, "note": extra or "", "cpu_share": cpu_share,
     }
     if name == "oom":
         row["target_mib"] = float("nan")  # bounded by RLIMIT_AS, not by the budget
@@ -349,14 +358,16 @@ def main():
     else:
         resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, want), hard))
     rows = []
-    print("| attack | conns | budget | idle RSS | peak RSS | target | RSS 5 s after | polite p50 / p99 / max (ms) | round trips, lost | daemon | note |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    print(f"load average before: {os.getloadavg()[0]:.1f}")
+    print("| attack | conns | budget | idle RSS | peak RSS | target | RSS 5 s after | polite p50 / p99 / max (ms) | round trips, lost | daemon CPU | daemon | note |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
     for name in opts.attacks.split(","):
         r = attack(name, opts.build, opts)
         rows.append(r)
         print(f"| {r['attack']} | {r['connections']} | {r['budget_mib']:.0f} MiB | {r['idle_mib']:.1f} MiB "
               f"| {r['peak_mib']:.1f} MiB | {r['target_mib']:.1f} MiB | {r['after_mib']:.1f} MiB "
               f"| {r['p50_ms']:.2f} / {r['p99_ms']:.2f} / {r['max_ms']:.2f} | {r['round_trips']}, {r['lost']} "
+              f"| {r['cpu_share'] * 100:.0f} % "
               f"| {'alive' if r['survived'] else 'DIED'} (exit {r['exit']}) | {r['note']} |", flush=True)
     if opts.json:
         with open(opts.json, "w") as f:
