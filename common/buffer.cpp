@@ -126,9 +126,9 @@ std::size_t grownCapacity(std::size_t capacity, std::size_t n) noexcept
         cap <<= 1;
     if (cap >= n)
         return cap;
-    constexpr std::size_t step = 64 * kKiB;
+    constexpr std::size_t kStep = 64 * kKiB;
     const std::size_t want = std::max(n, capacity + capacity / 8);
-    return want > static_cast<std::size_t>(-1) - step ? want : (want + step - 1) / step * step;
+    return want > static_cast<std::size_t>(-1) - kStep ? want : (want + kStep - 1) / kStep * kStep;
 }
 
 } // namespace

@@ -31,11 +31,11 @@ public:
     // twice the word size; a block from mmap() takes two words and whole pages.
     static constexpr std::size_t cost(std::size_t bytes) noexcept
     {
-        constexpr std::size_t word = sizeof(std::size_t);
+        constexpr std::size_t kWord = sizeof(std::size_t);
         if (bytes >= kMmapThreshold)
-            return (bytes + 2 * word + 4095) / 4096 * 4096;
-        const std::size_t chunk = (bytes + word + 2 * word - 1) / (2 * word) * (2 * word);
-        return chunk < 4 * word ? 4 * word : chunk;
+            return (bytes + 2 * kWord + 4095) / 4096 * 4096;
+        const std::size_t chunk = (bytes + kWord + 2 * kWord - 1) / (2 * kWord) * (2 * kWord);
+        return chunk < 4 * kWord ? 4 * kWord : chunk;
     }
 
     explicit MemoryBudget(std::size_t limit = kUnlimited) noexcept { setLimit(limit); }
