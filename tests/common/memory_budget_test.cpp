@@ -42,11 +42,12 @@ TEST_CASE("past three quarters of the limit only the small holders grow", "[memo
     CHECK(budget.soft() == 768 * 1024);
     CHECK(budget.share() == 16 * 1024); // the last quarter in 16 parts
     CHECK(budget.allows(500 * 1024, 200 * 1024, true));
-    budget.acquired(760 * 1024);
+    budget.acquired(700 * 1024);
     CHECK_FALSE(budget.pressure());
     CHECK(budget.allows(500 * 1024, 4096, true)); // still under three quarters after it
-    budget.acquired(8 * 1024);
-    CHECK(budget.pressure());
+    budget.acquired(40 * 1024);
+    CHECK(budget.pressure()); // within one large read of three quarters
+    budget.acquired(28 * 1024);
     CHECK_FALSE(budget.allows(500 * 1024, 4096, true)); // a big holder waits
     CHECK(budget.allows(8 * 1024, 4096, true)); // a small one goes on
     CHECK(budget.allows(8 * 1024, 4096, false)); // a pooled block: no new memory
