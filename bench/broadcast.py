@@ -73,7 +73,7 @@ class Daemon:
     def __init__(self, build, cpu, clients, unix_path=None, extra=(), wrapper=()):
         args = ["taskset", "-c", str(cpu), *wrapper, os.path.join(build, "daemon", "pisockd"),
                 "--config", "/dev/null", "--mode", "broadcast", "--log-level", "info",
-                "--max-connections", str(clients + 100), "--idle-timeout", "0", "--log-rate", "0",
+                "--max-connections", str(clients + 100), "--max-per-host", "0", "--idle-timeout", "0", "--log-rate", "0",
                 "--listen", "127.0.0.1:0", *extra]
         if unix_path:
             args += ["--listen", "unix:" + unix_path]
@@ -156,7 +156,7 @@ class Receivers:
 
 def run_cpu(build, cpu, n, messages, size, paced, wrapper=()):
     # No drops: this is about the cost of delivering.
-    d = Daemon(build, cpu, n + 1, extra=["--high-water", "1G"], wrapper=wrapper)
+    d = Daemon(build, cpu, n + 1, extra=["--high-water", "1G", "--memory-limit", "8G"], wrapper=wrapper)
     try:
         socks = connect(d.port, n + 1)
         sender, receivers = socks[0], socks[1:]
@@ -205,7 +205,7 @@ def run_allocs(build, cpu, n, messages, size, paced):
 def run_memory(build, cpu, n, messages, size):
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "b.sock")
-        d = Daemon(build, cpu, n + 1, unix_path=path, extra=["--high-water", "1G"])
+        d = Daemon(build, cpu, n + 1, unix_path=path, extra=["--high-water", "1G", "--memory-limit", "8G"])
         try:
             sender = socket.create_connection(("127.0.0.1", d.port))
             receivers = []

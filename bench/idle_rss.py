@@ -30,7 +30,7 @@ def main():
     # Port 0: the daemon picks a free port and logs it (a port chosen here could be taken by
     # one of the many client sockets of an earlier run before the daemon binds it).
     daemon = subprocess.Popen([os.path.join(build, "daemon", "pisockd"), "--config", "/dev/null",
-                               "--log-level", "info", "--max-connections", str(n + 100),
+                               "--log-level", "info", "--max-connections", str(n + 100), "--max-per-host", "0",
                                "--listen", "0.0.0.0:0"], stderr=subprocess.PIPE, text=True)
     try:
         port = None

@@ -51,10 +51,11 @@ def servers(build, baseline=None):
     table = {
         "ref": (lambda p: [os.path.join(build, "bench", "ref_echo"), str(p)], "echo"),
         "pisockd-echo": (lambda p: [pisockd, "--config", "/dev/null", "--log-level", "warning",
-                                    "--max-connections", "2000", "--mode", "echo",
+                                    "--max-connections", "2000", "--max-per-host", "0", "--mode", "echo",
                                     "--listen", f"127.0.0.1:{p}"], "echo"),
         "pisockd-reply": (lambda p: [pisockd, "--config", "/dev/null", "--log-level", "warning",
-                                     "--max-connections", "2000", "--listen", f"127.0.0.1:{p}"], "line"),
+                                     "--max-connections", "2000", "--max-per-host", "0",
+                                     "--listen", f"127.0.0.1:{p}"], "line"),
     }
     if baseline:  # an older pisockd, for before/after figures
         old = os.path.join(baseline, "daemon", "pisockd")

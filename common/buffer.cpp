@@ -15,12 +15,16 @@ namespace {
 constexpr unsigned kClasses = 9;
 constexpr std::size_t kPoolBytes = 512 * kKiB;
 constexpr std::size_t kMaxSlots = kPoolBytes / Buffer::kMinCapacity;
+constexpr std::size_t kLargest = Buffer::kMinCapacity << (kClasses - 1);
 
 // Plain data, constant-initialised: no constructor runs, and blocks left here at exit are
 // still reachable (LeakSanitizer does not count them).
 struct Pool {
     char *slots[kClasses][kMaxSlots];
     std::size_t used[kClasses];
+    std::size_t untouched[kClasses]; // the fewest blocks held since the last trim
+    std::size_t bytes;
+    MemoryBudget *budget; // where the pooled blocks are counted (all in the same one)
 };
 thread_local Pool gPool = {};
 
@@ -37,39 +41,120 @@ std::size_t slotsFor(unsigned c) noexcept
     return std::max<std::size_t>(1, kPoolBytes / (Buffer::kMinCapacity << c));
 }
 
-char *allocate(std::size_t capacity)
+MemoryBudget *budgetOf(const MemoryAccount *account) noexcept
 {
-    const int c = classOf(capacity);
-    if (c >= 0 && gPool.used[c] > 0)
-        return gPool.slots[c][--gPool.used[c]];
-    return new char[capacity]; // uninitialised: every byte is written before it is read
+    return account ? account->budget() : nullptr;
 }
 
-void deallocate(char *block, std::size_t capacity) noexcept
+void freeBlock(char *block, std::size_t capacity, MemoryBudget *budget) noexcept
 {
+    ::operator delete(block);
+    if (budget)
+        budget->released(MemoryBudget::cost(capacity));
+}
+
+char *takePooled(unsigned c) noexcept
+{
+    char *block = gPool.slots[c][--gPool.used[c]];
+    gPool.untouched[c] = std::min(gPool.untouched[c], gPool.used[c]);
+    gPool.bytes -= Buffer::kMinCapacity << c;
+    return block;
+}
+
+char *allocate(std::size_t capacity, MemoryAccount *account, Buffer::Growth growth) noexcept
+{
+    const std::size_t cost = MemoryBudget::cost(capacity);
+    MemoryBudget *budget = budgetOf(account);
     const int c = classOf(capacity);
-    if (c >= 0 && gPool.used[c] < slotsFor(static_cast<unsigned>(c))) {
-        gPool.slots[c][gPool.used[c]++] = block;
+    const bool pooled = c >= 0 && gPool.used[c] > 0 && gPool.budget == budget;
+    if (growth == Buffer::Growth::IfBudgetAllows && account && !account->allows(cost, !pooled)) {
+        // Blocks of other sizes parked in the pool count too: give them back and ask again.
+        if (pooled || gPool.bytes == 0 || gPool.budget != budget)
+            return nullptr;
+        Buffer::trimPool(true);
+        if (!account->allows(cost, true))
+            return nullptr;
+    }
+    char *block = nullptr;
+    if (pooled) {
+        block = takePooled(static_cast<unsigned>(c));
+    } else {
+        // Uninitialised: every byte is written before it is read.
+        block = static_cast<char *>(::operator new(capacity, std::nothrow));
+        if (!block && gPool.bytes > 0) {
+            Buffer::trimPool(true); // the heap is short: the pool's blocks first
+            block = static_cast<char *>(::operator new(capacity, std::nothrow));
+        }
+        if (!block) {
+            if (account)
+                account->noteFailure();
+            return nullptr;
+        }
+        if (budget)
+            budget->acquired(cost);
+    }
+    if (account)
+        account->add(cost);
+    return block;
+}
+
+void deallocate(char *block, std::size_t capacity, MemoryAccount *account) noexcept
+{
+    MemoryBudget *budget = budgetOf(account);
+    if (account)
+        account->remove(MemoryBudget::cost(capacity));
+    const int c = classOf(capacity);
+    // Near the budget a block goes back to the heap at once, not to the pool.
+    const bool keep = c >= 0 && gPool.used[c] < slotsFor(static_cast<unsigned>(c)) &&
+                      (gPool.bytes == 0 || gPool.budget == budget) &&
+                      !(budget && budget->pressure());
+    if (!keep) {
+        freeBlock(block, capacity, budget);
         return;
     }
-    delete[] block;
+    gPool.budget = budget;
+    gPool.slots[c][gPool.used[c]++] = block;
+    gPool.bytes += capacity;
 }
 
-// The smallest size class that holds n bytes; n itself past the largest class.
-std::size_t roundUp(std::size_t n) noexcept
+// The smallest size class that holds n bytes; past the largest class, an eighth more than the
+// current capacity (or n if more), in 64 KiB steps: a 1 MiB mark is not a 2 MiB block.
+std::size_t grownCapacity(std::size_t capacity, std::size_t n) noexcept
 {
     std::size_t cap = Buffer::kMinCapacity;
-    while (cap < n && cap < (Buffer::kMinCapacity << (kClasses - 1)))
+    while (cap < n && cap < kLargest)
         cap <<= 1;
-    return cap < n ? n : cap;
+    if (cap >= n)
+        return cap;
+    constexpr std::size_t kStep = 64 * kKiB;
+    const std::size_t want = std::max(n, capacity + capacity / 8);
+    return want > static_cast<std::size_t>(-1) - kStep ? want : (want + kStep - 1) / kStep * kStep;
 }
 
 } // namespace
 
+void Buffer::trimPool(bool all) noexcept
+{
+    for (unsigned c = 0; c < kClasses; ++c) {
+        std::size_t n = all ? gPool.used[c] : gPool.untouched[c];
+        while (n-- > 0) {
+            freeBlock(gPool.slots[c][--gPool.used[c]], kMinCapacity << c, gPool.budget);
+            gPool.bytes -= kMinCapacity << c;
+        }
+        gPool.untouched[c] = gPool.used[c];
+    }
+}
+
+void Buffer::forgetBudget(const MemoryBudget &budget) noexcept
+{
+    if (gPool.budget == &budget)
+        gPool.budget = nullptr;
+}
+
 Buffer::Buffer(Buffer &&other) noexcept
     : storage_(std::exchange(other.storage_, nullptr)),
       capacity_(std::exchange(other.capacity_, 0)), head_(std::exchange(other.head_, 0)),
-      tail_(std::exchange(other.tail_, 0)), maxSize_(other.maxSize_)
+      tail_(std::exchange(other.tail_, 0)), maxSize_(other.maxSize_), account_(other.account_)
 {
 }
 
@@ -82,6 +167,7 @@ Buffer &Buffer::operator=(Buffer &&other) noexcept
         head_ = std::exchange(other.head_, 0);
         tail_ = std::exchange(other.tail_, 0);
         maxSize_ = other.maxSize_;
+        account_ = other.account_;
     }
     return *this;
 }
@@ -94,7 +180,7 @@ Buffer::~Buffer()
 void Buffer::freeStorage() noexcept
 {
     if (storage_)
-        deallocate(storage_, capacity_);
+        deallocate(storage_, capacity_, account_);
     storage_ = nullptr;
     capacity_ = head_ = tail_ = 0;
 }
@@ -109,13 +195,10 @@ std::size_t Buffer::pooledBlocks() noexcept
 
 std::size_t Buffer::pooledBytes() noexcept
 {
-    std::size_t n = 0;
-    for (unsigned c = 0; c < kClasses; ++c)
-        n += gPool.used[c] * (kMinCapacity << c);
-    return n;
+    return gPool.bytes;
 }
 
-std::span<char> Buffer::writable(std::size_t want)
+std::span<char> Buffer::writable(std::size_t want, Growth growth) noexcept
 {
     if (readable() >= maxSize_)
         return {};
@@ -128,10 +211,12 @@ std::span<char> Buffer::writable(std::size_t want)
         // Enough room once the unread bytes move to the front: no allocation.
         std::memmove(storage_, storage_ + head_, used);
     } else {
-        std::size_t cap = roundUp(std::max(capacity_ * 2, used + want));
+        std::size_t cap = grownCapacity(capacity_, used + want);
         if (maxSize_ != kUnlimited && cap > maxSize_)
             cap = std::max(maxSize_, used + want);
-        char *fresh = allocate(cap);
+        char *fresh = allocate(cap, account_, growth);
+        if (!fresh)
+            return {};
         if (used > 0)
             std::memcpy(fresh, storage_ + head_, used);
         freeStorage();
@@ -155,13 +240,15 @@ void Buffer::consume(std::size_t n) noexcept
         head_ = tail_ = 0; // Empty: next append starts at the front, no memmove.
 }
 
-bool Buffer::append(std::string_view s)
+bool Buffer::append(std::string_view s) noexcept
 {
     if (s.size() > room())
         return false;
     if (s.empty())
         return true;
     auto span = writable(s.size());
+    if (span.size() < s.size())
+        return false;
     std::memcpy(span.data(), s.data(), s.size());
     commit(s.size());
     return true;
@@ -175,6 +262,16 @@ void Buffer::release() noexcept
 
 void Buffer::swap(Buffer &other) noexcept
 {
+    if (account_ != other.account_) {
+        if (account_)
+            account_->remove(cost());
+        if (other.account_)
+            other.account_->remove(other.cost());
+        if (account_)
+            account_->add(other.cost());
+        if (other.account_)
+            other.account_->add(cost());
+    }
     std::swap(storage_, other.storage_);
     std::swap(capacity_, other.capacity_);
     std::swap(head_, other.head_);

@@ -14,6 +14,9 @@ BroadcastHub::BroadcastHub(const BroadcastConfig &config) noexcept : config_(con
 
 BroadcastHub::~BroadcastHub()
 {
+    // The chunks are built here: their pool stops counting in the budget with the hub.
+    if (config_.memory)
+        Chunk::forgetBudget(*config_.memory);
     // Members outliving the hub must not reach back into it.
     while (head_.next_ != &head_) {
         Member *m = head_.next_;
@@ -45,21 +48,28 @@ void BroadcastHub::leave(BroadcastService &member) noexcept
     --size_;
 }
 
-std::size_t BroadcastHub::publish(const BroadcastService &from, std::string_view message) noexcept
+std::size_t BroadcastHub::chunkSize(std::string_view prefix, std::string_view message) noexcept
 {
-    if (size_ == 0 || (size_ == 1 && from.linked()))
-        return 0; // nobody to tell: nothing to build
     // Raw framing can hand over a message with newlines inside: each line gets the prefix, so
     // that no client can make a line look like another's.
-    const std::string_view prefix = from.prefix();
     std::size_t lines = 1;
     for (const char *p = message.data(), *end = p + message.size();
          (p = static_cast<const char *>(std::memchr(p, '\n', static_cast<std::size_t>(end - p))));
          ++p)
         ++lines;
-    ChunkRef chunk(Chunk::create(prefix.size() * lines + message.size() + 1));
+    return prefix.size() * lines + message.size() + 1;
+}
+
+std::size_t BroadcastHub::publish(const BroadcastService &from, std::string_view message) noexcept
+{
+    if (size_ == 0 || (size_ == 1 && from.linked()))
+        return 0; // nobody to tell: nothing to build
+    const std::string_view prefix = from.prefix();
+    ChunkRef chunk(Chunk::create(chunkSize(prefix, message), config_.memory));
     if (!chunk) {
-        log::error("out of memory: a message from {} not delivered", prefix);
+        const log::Peer who{ from.peer(), from.id() };
+        log::at(log::Level::Warning, &who,
+                "memory short (--memory-limit): a message not delivered");
         return 0;
     }
     char *out = chunk->data();
@@ -123,8 +133,14 @@ Verdict BroadcastService::onInput(Buffer &in, Buffer &out, std::size_t outLimit,
     return verdict;
 }
 
-void BroadcastService::onMessage(std::string_view message, Buffer &) noexcept
+void BroadcastService::onMessage(std::string_view message, Buffer &out) noexcept
 {
+    // A raw message of many short lines would grow by a prefix per line: those bytes count.
+    if (framing() == Framing::Raw &&
+        BroadcastHub::chunkSize(prefix_, message) > prefix_.size() + config().maxMessage + 1) {
+        writeTooLong(out);
+        return;
+    }
     spent_ += hub_.publish(*this, message);
 }
 
@@ -148,9 +164,11 @@ void BroadcastService::deliver(Chunk &chunk) noexcept
         drop();
         return;
     }
-    // Memory per client stays within --high-water plus one message.
-    if (outlet_->pendingOutput() < hub_.config().highWater && outlet_->share(chunk))
+    // Memory per client stays within its output mark.
+    if (outlet_->makeRoomFor(chunk) && outlet_->share(chunk))
         return;
+    if (!outlet_)
+        return; // the flush that made room closed the connection: detached
     if (hub_.config().slowClient == SlowClient::Disconnect) {
         outlet_->abort("too slow, --slow-client disconnect"); // detaches: outlet_ is gone
         return;
@@ -159,9 +177,11 @@ void BroadcastService::deliver(Chunk &chunk) noexcept
     dropping_ = true;
     episodeDropped_ = 0;
     const log::Peer who{ peer(), id() };
+    const MemoryBudget *memory = hub_.config().memory;
     log::at(log::Level::Warning, &who,
-            "too slow: {} bytes wait for it (--high-water), dropping messages until it catches up",
-            outlet_->pendingOutput());
+            "too slow: {} bytes wait for it ({}), dropping messages until it catches up",
+            outlet_->outputCost(),
+            memory && memory->pressure() ? "its share of --memory-limit" : "--high-water");
     outlet_->watchDrain();
     drop();
 }

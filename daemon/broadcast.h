@@ -17,7 +17,7 @@ namespace pisock {
 // place on reload.
 struct BroadcastConfig {
     SlowClient slowClient = SlowClient::Drop;
-    std::size_t highWater = kMiB; // pending output past which a client loses messages
+    MemoryBudget *memory = nullptr; // where the message blocks are counted (none: unlimited)
 };
 
 class BroadcastService;
@@ -59,8 +59,11 @@ public:
     // Leaving twice, or without joining, is harmless.
     void leave(BroadcastService &member) noexcept;
     // Sends "<peer of from>: message\n" to every member but from (a member or not); returns
-    // the members it was meant for (queued, dropped or disconnected).
+    // the members it was meant for (queued, dropped or disconnected). A message with
+    // newlines (raw framing) gets the prefix before each of its lines.
     std::size_t publish(const BroadcastService &from, std::string_view message) noexcept;
+    // What publish() builds for message from a sender with this prefix, in bytes.
+    static std::size_t chunkSize(std::string_view prefix, std::string_view message) noexcept;
 
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
     [[nodiscard]] const BroadcastConfig &config() const noexcept { return config_; }
@@ -79,9 +82,12 @@ private:
 // Broadcast mode: each message M of this client goes to every other client
 // of the hub as "<peer>: M\n"; this client gets nothing back. quit and exit go to the others
 // like any message, then end the session. The messages of the others are queued on this
-// connection's outlet as shared chunks; past --high-water they are dropped (counted, and the
-// client is told "error: N messages dropped" once it has caught up) or the client is
-// disconnected, per --slow-client. Borrows the hub, the config and, while attached, the outlet.
+// connection's outlet as shared chunks; past its output mark (--high-water, or its share of
+// the memory budget when memory is short) they are dropped (counted, and the client is told
+// "error: N messages dropped" once it has caught up) or the client is disconnected, per
+// --slow-client. In raw framing the prefixes a message's lines get count against
+// --max-message: past it, the sender gets the message-too-long error. Borrows the hub, the
+// config and, while attached, the outlet.
 class BroadcastService final : public MessageService, public BroadcastHub::Member
 {
 public:
@@ -103,6 +109,8 @@ public:
     void deliver(Chunk &chunk) noexcept;
     // "<peer>: ", put before each of this client's lines.
     [[nodiscard]] const std::string &prefix() const noexcept { return prefix_; }
+    using MessageService::id; // for the hub's log lines about it
+    using MessageService::peer;
 
 private:
     void onMessage(std::string_view message, Buffer &out) noexcept override;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "common/memory_budget.h"
 #include "common/units.h"
 
 namespace pisock {
@@ -13,14 +14,20 @@ namespace pisock {
 // Single thread, so the count is a plain integer, not an atomic. Storage comes in size
 // classes from 64 B to 64 KiB recycled through a small per-thread pool, so that building a
 // chunk per message costs no malloc() in steady state; larger chunks come from the heap.
+// With a budget, every block taken from or given back to the heap is counted in it, in the
+// bytes malloc() really uses (MemoryBudget::cost()).
 class Chunk
 {
 public:
     static constexpr std::size_t kMaxPooled = 64 * kKiB; // header included
 
     // A chunk of size bytes (size > 0) holding one reference, the caller's; its bytes are to be
-    // written through data() before it is shared. nullptr when memory is short.
-    static Chunk *create(std::size_t size) noexcept;
+    // written through data() before it is shared. nullptr when memory is short: the heap has
+    // no block, or a new one would pass the budget's limit.
+    static Chunk *create(std::size_t size, MemoryBudget *budget = nullptr) noexcept;
+    // What a chunk of size bytes really occupies: its block, header included, and malloc's
+    // overhead.
+    static std::size_t costOf(std::size_t size) noexcept;
 
     Chunk(const Chunk &) = delete;
     Chunk &operator=(const Chunk &) = delete;
@@ -31,6 +38,7 @@ public:
         return reinterpret_cast<const char *>(this + 1);
     }
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
+    [[nodiscard]] std::size_t cost() const noexcept { return costOf(size_); }
     [[nodiscard]] std::uint32_t refs() const noexcept { return refs_; }
     void ref() noexcept { ++refs_; }
     void unref() noexcept
@@ -42,6 +50,11 @@ public:
     // Chunks alive, and free blocks kept by this thread's pool (for tests and benchmarks).
     static std::size_t live() noexcept;
     static std::size_t pooledBlocks() noexcept;
+    // As Buffer::trimPool(): gives back the pooled blocks not taken since the last call (or
+    // all of them).
+    static void trimPool(bool all = false) noexcept;
+    // The chunks and pooled blocks are no longer counted in budget (it is going away).
+    static void forgetBudget(const MemoryBudget &budget) noexcept;
 
 private:
     Chunk(std::size_t size, int sizeClass) noexcept : sizeClass_(sizeClass), size_(size) {}

@@ -14,6 +14,9 @@ namespace pisock {
 namespace {
 
 constexpr std::size_t kMaxReadHint = 64 * kKiB;
+// Near the memory budget, the least output mark: room for a 4 KiB block of replies, so that a
+// client that reads its replies keeps being answered however much input it holds.
+constexpr std::size_t kMinOutputMark = MemoryBudget::cost(Buffer::kMinCapacity) + 1;
 // iovecs per sendmsg(): IOV_MAX on Linux, so a burst of messages to one client is one call.
 constexpr std::size_t kMaxIov = 1024;
 
@@ -38,7 +41,8 @@ Connection::Connection(EventLoop &loop, UniqueFd fd, const SocketAddress &peer, 
                        std::unique_ptr<Service> service, const ConnectionLimits &limits,
                        ConnectionOwner &owner)
     : loop_(loop), fd_(std::move(fd)), peer_(formatAddress(peer)), id_(id),
-      service_(std::move(service)), limits_(limits), owner_(owner), startedMs_(loop.now())
+      service_(std::move(service)), limits_(limits), owner_(owner), account_(limits.memory),
+      in_(Buffer::kUnlimited, &account_), out_(&account_), startedMs_(loop.now())
 {
 }
 
@@ -113,7 +117,7 @@ void Connection::handle() noexcept
     readInput();
     if (state_ == ConnState::Closed || flush() == IoResult::Error)
         return;
-    if (out_.size() <= limits_.lowWater && !afterDrain())
+    if (outputDrained() && !afterDrain())
         return;
     finishStop();
     afterFlush();
@@ -131,7 +135,7 @@ bool Connection::afterDrain() noexcept
                 return false;
         }
     }
-    if (readPaused_ && out_.size() <= limits_.lowWater) {
+    if (readPaused_ && outputDrained()) {
         readPaused_ = false;
         runService(); // input left over from before the pause
         if (flush() == IoResult::Error)
@@ -143,12 +147,70 @@ bool Connection::afterDrain() noexcept
     return true;
 }
 
+// The output mark: --high-water, or near the memory budget what is left of this connection's
+// share once its input is counted (the connections that hold the most stop first).
+std::size_t Connection::outputMark() const noexcept
+{
+    const MemoryBudget *budget = account_.budget();
+    if (!budget || !budget->pressure())
+        return limits_.highWater;
+    const std::size_t share = budget->share();
+    const std::size_t input = in_.cost();
+    return std::min(limits_.highWater, std::max(kMinOutputMark, share > input ? share - input : 0));
+}
+
+// Down to the low-water mark (or half the output mark near the budget, whichever is lower), or
+// nothing left to send at all.
+bool Connection::outputDrained() const noexcept
+{
+    return out_.empty() || out_.cost() <= std::min(limits_.lowWater, outputMark() / 2);
+}
+
+// The budget refused a block to read into, or the heap had none.
+void Connection::memoryShort() noexcept
+{
+    if (account_.outOfMemory()) {
+        close("out of memory");
+        return;
+    }
+    if (!memoryWait_) {
+        memoryWait_ = true;
+        owner_.onMemoryWait(*this); // reads again on memoryAvailable()
+    }
+}
+
+// Waiting for memory with the peer gone: closes now if it was a reset, whose error the recv()
+// we cannot make would have reported.
+void Connection::noticeReset() noexcept
+{
+    if (!eofPending_)
+        return;
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0)
+        close("reset by peer");
+}
+
+void Connection::memoryAvailable() noexcept
+{
+    if (memoryWait_) {
+        memoryWait_ = false;
+        deferSelf(); // ET: what waits in the kernel raises no new edge
+    }
+}
+
 IoResult Connection::readOnce(std::size_t want, std::size_t &asked, std::size_t &got) noexcept
 {
     // Read into a block sized to what this peer sends: a chatty client reads into 4 KiB, a
     // streaming one grows to 64 KiB. Blocks come from the Buffer pool and go back when empty.
-    auto span = in_.writable(std::min(want, readHint_));
+    auto span = in_.writable(std::min(want, readHint_), Buffer::Growth::IfBudgetAllows);
+    if (span.empty() && !account_.outOfMemory())
+        span = in_.writable(1, Buffer::Growth::IfBudgetAllows); // the room the block has left
     asked = std::min(want, span.size());
+    if (asked == 0) {
+        memoryShort();
+        return IoResult::WouldBlock;
+    }
     for (;;) {
         const ssize_t n = ::recv(fd_.get(), span.data(), asked, 0);
         if (n > 0) {
@@ -170,10 +232,23 @@ IoResult Connection::readOnce(std::size_t want, std::size_t &asked, std::size_t 
 
 void Connection::readInput() noexcept
 {
-    std::size_t budget = limits_.ioBudget;
+    // This wakeup's bytes: from what all connections may read this loop turn, if limited.
+    TurnBudget *turn = limits_.turn;
+    std::size_t budget = turn ? turn->take(loop_.turn(), limits_.ioBudget) : limits_.ioBudget;
+    readUpTo(budget);
+    if (turn)
+        turn->giveBack(budget);
+}
+
+void Connection::readUpTo(std::size_t &budget) noexcept
+{
     while (canRead_) {
         if (state_ == ConnState::Draining) {
             discardInput();
+            return;
+        }
+        if (memoryWait_) {
+            noticeReset(); // nothing is read meanwhile, not even an RST
             return;
         }
         if (state_ != ConnState::Open || readPaused_ || yielded_)
@@ -204,6 +279,8 @@ void Connection::readInput() noexcept
             runService();
             break;
         case IoResult::WouldBlock:
+            if (asked == 0)
+                return; // no memory to read into: canRead_ stays, see memoryShort()
             canRead_ = false;
             break;
         case IoResult::Eof:
@@ -223,7 +300,16 @@ void Connection::runService() noexcept
 {
     if (state_ != ConnState::Open && state_ != ConnState::PeerClosed)
         return;
-    switch (service_->onInput(in_, out_.bytes(), limits_.highWater, eofSeen_)) {
+    // The service sees its own buffer: the rest of the queue (chunks, ring) counts first.
+    const std::size_t mark = outputMark();
+    const std::size_t others = out_.cost() - out_.bytes().cost();
+    const Verdict verdict =
+            service_->onInput(in_, out_.bytes(), mark > others ? mark - others : 0, eofSeen_);
+    if (account_.outOfMemory()) {
+        close("out of memory"); // an answer could not be written
+        return;
+    }
+    switch (verdict) {
     case Verdict::Finish:
         in_.clear(); // nothing after quit is answered
         setState(ConnState::Draining);
@@ -235,20 +321,34 @@ void Connection::runService() noexcept
     case Verdict::Continue:
         break;
     }
-    if (out_.size() >= limits_.highWater)
+    if (out_.cost() >= mark)
         readPaused_ = true;
+}
+
+bool Connection::makeRoomFor(const Chunk &chunk) noexcept
+{
+    // The mark is for what the client does not take, not for what one loop turn queued.
+    if (out_.cost() + out_.costToShare(chunk) > outputMark() && flush() == IoResult::Error)
+        return false;
+    return out_.cost() + out_.costToShare(chunk) <= outputMark();
 }
 
 bool Connection::share(Chunk &chunk) noexcept
 {
-    if (state_ == ConnState::Closed || shutDown_ || !out_.share(chunk))
+    if (state_ == ConnState::Closed || shutDown_)
         return false;
+    if (!out_.share(chunk)) {
+        if (account_.outOfMemory())
+            close("out of memory");
+        return false;
+    }
     // The high-water mark is for what the client does not take, not for what one loop turn
     // queued: past it, the socket gets what it can take first.
-    if (out_.size() >= limits_.highWater && flush() == IoResult::Error)
+    const std::size_t mark = outputMark();
+    if (out_.cost() >= mark && flush() == IoResult::Error)
         return true; // closed: the chunk went with the rest
     // Backpressure as for its own replies: a client that does not read is not read from.
-    if (out_.size() >= limits_.highWater)
+    if (out_.cost() >= mark)
         readPaused_ = true;
     // Sent in the deferred part of this turn, with whatever else comes meanwhile: a burst of
     // messages costs one sendmsg() per client, not one per message.

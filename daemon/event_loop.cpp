@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <new>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
@@ -72,16 +73,34 @@ void EventLoop::remove(int fd) noexcept
     ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
 }
 
-void EventLoop::defer(IoHandler &handler)
+void EventLoop::reserve(std::size_t n)
 {
-    deferred_.push_back(&handler);
+    deferred_.reserve(n);
+    running_.reserve(n);
+    retired_.reserve(n);
 }
 
-void EventLoop::retire(std::unique_ptr<IoHandler> handler)
+void EventLoop::defer(IoHandler &handler) noexcept
+{
+    try {
+        deferred_.push_back(&handler);
+    } catch (const std::bad_alloc &) {
+        // Past the room reserve() made, and the heap is out: the handler is called on its
+        // next event instead. Every owner reserves for all its handlers, so this is a bug.
+    }
+}
+
+void EventLoop::retire(std::unique_ptr<IoHandler> handler) noexcept
 {
     // A deferred handler must not be called after this batch destroys it.
     std::erase(deferred_, handler.get());
-    retired_.push_back(std::move(handler));
+    try {
+        retired_.push_back(std::move(handler));
+    } catch (const std::bad_alloc &) {
+        // Past reserve()'s room with the heap out (a bug): an event of this batch may still
+        // name the handler, so it is leaked rather than destroyed.
+        [[maybe_unused]] IoHandler *leaked = handler.release();
+    }
 }
 
 void EventLoop::watchSignals(std::initializer_list<int> signals, std::function<void(int)> fn)
@@ -136,6 +155,7 @@ int EventLoop::runOnce(int timeoutMs) noexcept
     if (n < 0)
         return errno == EINTR ? 0 : -errno;
     updateTime();
+    ++turn_;
 
     for (int i = 0; i < n; ++i) {
         std::uint32_t ev = events_[static_cast<std::size_t>(i)].events;

@@ -40,10 +40,11 @@ public:
     void remove(int fd) noexcept;
     // Calls handler.onIo(kResume) after this dispatch batch; the loop then polls without
     // blocking until no handler is deferred. The handler must stay alive until then (retire it).
-    void defer(IoHandler &handler);
+    // Does not allocate within the room made by reserve().
+    void defer(IoHandler &handler) noexcept;
     // Takes ownership of a closed handler and destroys it once no event of this batch can
-    // reach it any more.
-    void retire(std::unique_ptr<IoHandler> handler);
+    // reach it any more. Does not allocate within the room made by reserve().
+    void retire(std::unique_ptr<IoHandler> handler) noexcept;
 
     // Blocks these signals and calls fn with each one received. Throws at startup on failure.
     void watchSignals(std::initializer_list<int> signals, std::function<void(int)> fn);
@@ -60,6 +61,11 @@ public:
 
     // Monotonic milliseconds, read once per batch.
     [[nodiscard]] std::uint64_t now() const noexcept { return now_; }
+    // Batches run so far: what a handler sharing work per turn counts in.
+    [[nodiscard]] std::uint64_t turn() const noexcept { return turn_; }
+    // Makes room for n handlers deferred or retired at once, so that defer() and retire()
+    // never allocate (and never fail) while the loop runs. Throws std::bad_alloc.
+    void reserve(std::size_t n);
     void updateTime() noexcept;
 
 private:
@@ -73,6 +79,7 @@ private:
     std::unique_ptr<FdCallback> signals_;
     std::unique_ptr<FdCallback> ticker_;
     std::uint64_t now_ = 0;
+    std::uint64_t turn_ = 0;
     bool stopped_ = false;
 };
 

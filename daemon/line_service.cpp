@@ -31,6 +31,11 @@ void MessageService::tooLong(Buffer &out) noexcept
     ++messages_;
     const log::Peer who{ peer_, id_ };
     log::at(log::Level::Debug, &who, "message over {} bytes discarded", codec_.maxMessage());
+    writeTooLong(out);
+}
+
+void MessageService::writeTooLong(Buffer &out) noexcept
+{
     char line[96];
     const int n = std::snprintf(line, sizeof(line), "error: message too long (limit %zu bytes)\n",
                                 codec_.maxMessage());
@@ -41,7 +46,7 @@ Verdict MessageService::onInput(Buffer &in, Buffer &out, std::size_t outLimit, b
 {
     codec_.setMaxMessage(config_.maxMessage);
     std::string_view message;
-    while (out.readable() < outLimit) {
+    while (out.cost() < outLimit) {
         if (yieldNow())
             return Verdict::Yield;
         switch (codec_.next(in, message)) {
@@ -69,8 +74,11 @@ void LineService::onMessage(std::string_view message, Buffer &out) noexcept
 {
     const std::string_view prefix = config().prefix;
     const std::size_t size = prefix.size() + message.size() + 1;
-    // One reservation per reply; Buffer caps nothing here (outLimit bounds the batch).
+    // One reservation per reply; Buffer caps nothing here (outLimit bounds the batch). No
+    // room on the heap: the reply is not written, and the connection closes.
     auto span = out.writable(size);
+    if (span.size() < size)
+        return;
     char *p = span.data();
     std::memcpy(p, prefix.data(), prefix.size());
     if (!message.empty())
@@ -81,7 +89,7 @@ void LineService::onMessage(std::string_view message, Buffer &out) noexcept
 
 Verdict EchoService::onInput(Buffer &in, Buffer &out, std::size_t outLimit, bool) noexcept
 {
-    if (in.empty() || out.readable() >= outLimit)
+    if (in.empty() || out.cost() >= outLimit)
         return Verdict::Continue;
     if (out.empty()) {
         out.swap(in); // no copy: the input becomes the output

@@ -42,6 +42,9 @@ protected:
     [[nodiscard]] const ReplyConfig &config() const noexcept { return config_; }
     [[nodiscard]] const std::string &peer() const noexcept { return peer_; }
     [[nodiscard]] std::uint64_t id() const noexcept { return id_; }
+    [[nodiscard]] Framing framing() const noexcept { return codec_.framing(); }
+    // Appends "error: message too long (limit N bytes)\n".
+    void writeTooLong(Buffer &out) noexcept;
 
 private:
     Verdict handle(std::string_view message, Buffer &out) noexcept;

@@ -48,30 +48,36 @@ std::string escape(std::string_view text);
 // for a peer, PISOCKD_PEER and PISOCKD_CONN). No value holds a newline.
 std::vector<std::string> journalFields(Level level, std::string_view text, const Peer *peer);
 
+// Never throws: called from the loop's noexcept handlers, where a line the heap has no room
+// for is lost rather than the daemon.
 template<typename... Args>
-void at(Level level, const Peer *peer, fmt::format_string<Args...> format, Args &&...args)
+void at(Level level, const Peer *peer, fmt::format_string<Args...> format, Args &&...args) noexcept
 {
-    if (enabled(level))
+    if (!enabled(level))
+        return;
+    try {
         write(level, fmt::format(format, std::forward<Args>(args)...), peer);
+    } catch (...) {
+    }
 }
 
-template<typename... Args> void error(fmt::format_string<Args...> format, Args &&...args)
+template<typename... Args> void error(fmt::format_string<Args...> format, Args &&...args) noexcept
 {
     at(Level::Error, nullptr, format, std::forward<Args>(args)...);
 }
-template<typename... Args> void warning(fmt::format_string<Args...> format, Args &&...args)
+template<typename... Args> void warning(fmt::format_string<Args...> format, Args &&...args) noexcept
 {
     at(Level::Warning, nullptr, format, std::forward<Args>(args)...);
 }
-template<typename... Args> void notice(fmt::format_string<Args...> format, Args &&...args)
+template<typename... Args> void notice(fmt::format_string<Args...> format, Args &&...args) noexcept
 {
     at(Level::Notice, nullptr, format, std::forward<Args>(args)...);
 }
-template<typename... Args> void info(fmt::format_string<Args...> format, Args &&...args)
+template<typename... Args> void info(fmt::format_string<Args...> format, Args &&...args) noexcept
 {
     at(Level::Info, nullptr, format, std::forward<Args>(args)...);
 }
-template<typename... Args> void debug(fmt::format_string<Args...> format, Args &&...args)
+template<typename... Args> void debug(fmt::format_string<Args...> format, Args &&...args) noexcept
 {
     at(Level::Debug, nullptr, format, std::forward<Args>(args)...);
 }

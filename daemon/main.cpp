@@ -1,6 +1,7 @@
 // pisockd: parses the options, opens the listeners and runs the server.
 
 #include <cstdio>
+#include <malloc.h>
 #include <signal.h>
 #include <system_error>
 
@@ -9,6 +10,7 @@
 
 #include "check.h"
 #include "common/errors.h"
+#include "common/memory_budget.h"
 #include "event_loop.h"
 #include "log.h"
 #include "options.h"
@@ -44,6 +46,10 @@ int main(int argc, char **argv)
     using namespace pisock;
     // A peer that disconnects must never kill the daemon; send() also says MSG_NOSIGNAL.
     ::signal(SIGPIPE, SIG_IGN);
+    // Blocks of 128 KiB and more come from mmap() and go back to the kernel when freed; glibc
+    // would otherwise raise the threshold after the first such free, and a burst's large
+    // buffers would stay in the heap. The memory budget counts them as this says.
+    ::mallopt(M_MMAP_THRESHOLD, static_cast<int>(MemoryBudget::kMmapThreshold));
     try {
         return run(argc, argv);
     } catch (const OptionError &e) {

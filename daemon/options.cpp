@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstdint>
 #include <fstream>
 #include <functional>
+#include <limits>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -61,6 +63,11 @@ std::optional<unsigned> parseSeconds(std::string_view text)
         return std::nullopt;
     return value * scale;
 }
+
+// 64 GiB, or 2 GiB where std::size_t is 32 bits (armhf).
+constexpr std::size_t kMaxMemoryLimit = static_cast<std::size_t>(
+        std::min<std::uint64_t>(std::uint64_t{ 64 } << 30,
+                                std::uint64_t{ std::numeric_limits<std::size_t>::max() } / 2 + 1));
 
 // Each option applies one value to Settings and returns "" or why the value is wrong.
 using Apply = std::function<std::string(Settings &, std::string_view)>;
@@ -180,6 +187,22 @@ const std::vector<OptionDef> &optionDefs()
               s.maxConnections = n;
               return {};
           } },
+        { "max-per-host", "N",
+          "clients one address (unix socket: one user) may have at once; others get \"error: "
+          "server busy\"; 0: no limit (default 256)",
+          false,
+          [](Settings &s, std::string_view v) -> std::string {
+              std::size_t n = 0;
+              auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+              if (ec != std::errc() || ptr != v.data() + v.size() || n > 1000000)
+                  return fmt::format("'{}' is not a number from 0 to 1000000", v);
+              s.maxPerHost = n;
+              return {};
+          } },
+        { "memory-limit", "BYTES",
+          "memory for all clients' buffers and queues; near it pisockd slows the biggest "
+          "clients and refuses new ones (default 64M)",
+          false, sizeSetter(&Settings::memoryLimit, kMiB, kMaxMemoryLimit) },
         { "high-water", "BYTES",
           "pending output per client that stops reading from it (default 1M)", false,
           sizeSetter(&Settings::highWater, 4096, kGiB) },

@@ -15,7 +15,32 @@ constexpr std::size_t kKeptRing = 256; // a ring larger than this is freed once 
 OutputQueue::~OutputQueue()
 {
     clear();
-    delete[] ring_;
+    freeRing();
+}
+
+void OutputQueue::freeRing() noexcept
+{
+    if (!ring_)
+        return;
+    const std::size_t cost = ringCost();
+    if (account_) {
+        account_->remove(cost);
+        if (account_->budget())
+            account_->budget()->released(cost);
+    }
+    ::operator delete(ring_);
+    ring_ = nullptr;
+    cap_ = 0;
+    head_ = 0;
+}
+
+std::size_t OutputQueue::costToShare(const Chunk &chunk) const noexcept
+{
+    const std::size_t entries = count_ + 2;
+    const std::size_t grow =
+            entries <= cap_ ? 0
+                            : MemoryBudget::cost(std::max(cap_ * 2, kFirstRing) * sizeof(Entry));
+    return chunk.cost() + grow;
 }
 
 std::size_t OutputQueue::lengthOf(Entry e) noexcept
@@ -30,12 +55,21 @@ bool OutputQueue::reserve(std::size_t entries) noexcept
     std::size_t cap = std::max(cap_ * 2, kFirstRing);
     while (cap < count_ + entries)
         cap *= 2;
-    auto *ring = new (std::nothrow) Entry[cap];
-    if (!ring)
+    auto *ring = static_cast<Entry *>(::operator new(cap * sizeof(Entry), std::nothrow));
+    if (!ring) {
+        if (account_)
+            account_->noteFailure();
         return false;
+    }
+    const std::size_t cost = MemoryBudget::cost(cap * sizeof(Entry));
+    if (account_) {
+        account_->add(cost);
+        if (account_->budget())
+            account_->budget()->acquired(cost);
+    }
     for (std::size_t i = 0; i < count_; ++i)
         ring[i] = at(i);
-    delete[] ring_;
+    freeRing();
     ring_ = ring;
     cap_ = cap;
     head_ = 0;
@@ -53,6 +87,10 @@ void OutputQueue::pop() noexcept
     const Entry e = at(0);
     if (!isRun(e)) {
         --chunks_;
+        const std::size_t cost = chunkOf(e)->cost();
+        chunkCost_ -= cost;
+        if (account_)
+            account_->remove(cost);
         chunkOf(e)->unref();
     }
     head_ = (head_ + 1) & (cap_ - 1);
@@ -76,6 +114,9 @@ bool OutputQueue::share(Chunk &chunk) noexcept
     push(reinterpret_cast<Entry>(&chunk));
     ++chunks_;
     shared_ += chunk.size();
+    chunkCost_ += chunk.cost();
+    if (account_)
+        account_->add(chunk.cost());
     return true;
 }
 
@@ -141,12 +182,8 @@ void OutputQueue::clear() noexcept
 void OutputQueue::release() noexcept
 {
     own_.release();
-    if (count_ == 0 && cap_ > kKeptRing) {
-        delete[] ring_;
-        ring_ = nullptr;
-        cap_ = 0;
-        head_ = 0;
-    }
+    if (count_ == 0 && cap_ > kKeptRing)
+        freeRing();
 }
 
 } // namespace pisock

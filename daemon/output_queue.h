@@ -17,10 +17,17 @@ namespace pisock {
 // The chunks wait in a ring of 8-byte entries; own bytes written while chunks wait get an
 // entry too, holding their length, so that they go out between the chunks queued before and
 // after them. Nothing is allocated per chunk: the ring grows by doubling and is kept.
+//
+// With a MemoryAccount (borrowed), what the queue holds is charged to it in real bytes: the
+// buffer's block, the ring and, for each chunk queued, the chunk's whole block, so a client
+// holding chunks alive is charged for them; cost() says how much.
 class OutputQueue
 {
 public:
-    OutputQueue() = default;
+    explicit OutputQueue(MemoryAccount *account = nullptr) noexcept
+        : own_(Buffer::kUnlimited, account), account_(account)
+    {
+    }
     ~OutputQueue();
     OutputQueue(const OutputQueue &) = delete;
     OutputQueue &operator=(const OutputQueue &) = delete;
@@ -33,6 +40,13 @@ public:
 
     // Bytes still to send, own and shared.
     [[nodiscard]] std::size_t size() const noexcept { return own_.readable() + shared_; }
+    // What the queue really occupies: the buffer's block, the ring, the queued chunks' blocks.
+    [[nodiscard]] std::size_t cost() const noexcept
+    {
+        return own_.cost() + ringCost() + chunkCost_;
+    }
+    // What queueing chunk would add, at most (its block and a ring that doubles).
+    [[nodiscard]] std::size_t costToShare(const Chunk &chunk) const noexcept;
     [[nodiscard]] bool empty() const noexcept { return size() == 0; }
     // Chunks queued (for tests).
     [[nodiscard]] std::size_t chunks() const noexcept { return chunks_; }
@@ -57,8 +71,14 @@ private:
     void push(Entry e) noexcept;
     void pop() noexcept;
     [[nodiscard]] Entry at(std::size_t i) const noexcept { return ring_[(head_ + i) & (cap_ - 1)]; }
+    [[nodiscard]] std::size_t ringCost() const noexcept
+    {
+        return ring_ ? MemoryBudget::cost(cap_ * sizeof(Entry)) : 0;
+    }
+    void freeRing() noexcept;
 
     Buffer own_;
+    MemoryAccount *account_;
     Entry *ring_ = nullptr;
     std::size_t cap_ = 0; // a power of two
     std::size_t head_ = 0;
@@ -67,6 +87,7 @@ private:
     std::size_t chunks_ = 0;
     std::size_t shared_ = 0; // chunk bytes still to send
     std::size_t inRuns_ = 0; // own bytes that belong to runs in the ring; the rest go last
+    std::size_t chunkCost_ = 0; // of the chunks queued
 };
 
 } // namespace pisock

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <system_error>
@@ -21,6 +22,10 @@ namespace pisock {
 namespace {
 
 constexpr unsigned kTickMs = 250;
+// How often the pools give back what they did not use, and the heap is trimmed if it shrank
+// by kTrimStep since: memory left by a burst goes back within two periods.
+constexpr std::uint64_t kTrimPeriodMs = 1000;
+constexpr std::size_t kTrimStep = kMiB;
 
 std::string formatDuration(std::uint64_t ms)
 {
@@ -100,8 +105,21 @@ void Server::applySettings() noexcept
     reply_.maxMessage = settings_.maxMessage;
     limits_.highWater = settings_.highWater;
     limits_.lowWater = settings_.lowWater;
-    broadcast_.highWater = settings_.highWater;
+    limits_.memory = &memory_;
+    limits_.turn = &turn_;
+    memory_.setLimit(settings_.memoryLimit);
+    broadcast_.memory = &memory_;
     broadcast_.slowClient = settings_.slowClient;
+    try {
+        // Room for every handler to be deferred or waiting at once: nothing on the I/O paths
+        // allocates for that later, when the heap may be short.
+        const std::size_t handlers = std::max(settings_.maxConnections, connections_.size()) +
+                                     RefusalQueue::kMaxOpen + 64;
+        loop_.reserve(handlers);
+        memoryWaiters_.reserve(handlers);
+    } catch (const std::bad_alloc &) {
+        log::warning("out of memory reserving room for {} clients", settings_.maxConnections);
+    }
     // A whole message plus one read must fit; the service consumes the rest as it arrives.
     limits_.maxInput = settings_.maxMessage + limits_.ioBudget + 2;
 }
@@ -174,8 +192,12 @@ void Server::onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) no
             deny(std::move(fd), formatAddress(peer));
             return;
         }
-        if (connections_.size() >= settings_.maxConnections) {
-            refuse(std::move(fd), formatAddress(peer), "server busy");
+        // Read once, here: a unix client's user is its host (and the log may name it).
+        const auto credentials = peer.family() == AF_UNIX ? peerCredentials(fd.get())
+                                                          : std::nullopt;
+        const PeerHost host = PeerHost::of(peer, credentials);
+        if (const char *why = admit(host)) {
+            refuse(std::move(fd), formatAddress(peer), why);
             return;
         }
         if (peer.family() != AF_UNIX)
@@ -185,32 +207,86 @@ void Server::onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) no
         auto conn = std::make_unique<Connection>(loop_, std::move(fd), peer, id,
                                                  makeService(name, id), limits_, *this);
         Connection &ref = *conn;
+        hostOf_.emplace(id, host);
+        ++perHost_[host];
         ref.watchIdle(idle_);
         connections_.emplace(id, std::move(conn));
+        memory_.setHolders(connections_.size());
         ++served_;
         const log::Peer who{ ref.peer(), id };
         log::at(log::Level::Info, &who, "connected on {}", from.address());
         ref.start();
     } catch (const std::bad_alloc &) {
-        log::error("out of memory accepting a client, refusing it");
+        // fd is closed on the way out (an RST at worst); what was counted is undone.
+        const auto it = connections_.find(nextId_ - 1);
+        if (it == connections_.end() && hostOf_.contains(nextId_ - 1)) {
+            forgetHost(hostOf_.at(nextId_ - 1));
+            hostOf_.erase(nextId_ - 1);
+        }
+        ++oomClosed_;
+        if (lastOomLogMs_ == 0 || loop_.now() - lastOomLogMs_ >= 1000) {
+            log::error("out of memory accepting a client, refused it; {} clients closed or "
+                       "refused for lack of memory so far",
+                       oomClosed_);
+            lastOomLogMs_ = loop_.now();
+        }
     }
+}
+
+const char *Server::admit(const PeerHost &host) const noexcept
+{
+    if (connections_.size() >= settings_.maxConnections)
+        return "server busy";
+    // Near the budget the clients already here come first.
+    if (memory_.pressure())
+        return "memory short, --memory-limit";
+    if (settings_.maxPerHost > 0) {
+        const auto it = perHost_.find(host);
+        if (it != perHost_.end() && it->second >= settings_.maxPerHost)
+            return "--max-per-host";
+    }
+    return nullptr;
+}
+
+void Server::forgetHost(const PeerHost &host) noexcept
+{
+    const auto it = perHost_.find(host);
+    if (it != perHost_.end() && --it->second == 0)
+        perHost_.erase(it);
 }
 
 void Server::onClosed(Connection &connection) noexcept
 {
     const log::Peer who{ connection.peer(), connection.id() };
     const std::uint64_t dropped = connection.dropped();
-    log::at(log::Level::Info, &who,
-            "disconnected ({}) after {}, {} bytes in, {} bytes out, {} messages{}",
-            connection.closeReason(), formatDuration(loop_.now() - connection.startedMs()),
-            connection.bytesIn(), connection.bytesOut(), connection.messages(),
-            dropped > 0 ? fmt::format(", {} dropped", dropped) : std::string());
+    try { // the arguments are strings: out of memory, the line is lost, not the daemon
+        log::at(log::Level::Info, &who,
+                "disconnected ({}) after {}, {} bytes in, {} bytes out, {} messages{}",
+                connection.closeReason(), formatDuration(loop_.now() - connection.startedMs()),
+                connection.bytesIn(), connection.bytesOut(), connection.messages(),
+                dropped > 0 ? fmt::format(", {} dropped", dropped) : std::string());
+    } catch (const std::bad_alloc &) {
+    }
     messages_ += connection.messages();
+    if (connection.outOfMemory()) {
+        ++oomClosed_;
+        if (lastOomLogMs_ == 0 || loop_.now() - lastOomLogMs_ >= 1000) {
+            log::error("out of memory: closed {}; {} clients closed or refused for lack of "
+                       "memory so far",
+                       connection.peer(), oomClosed_);
+            lastOomLogMs_ = loop_.now();
+        }
+    }
+    if (const auto host = hostOf_.find(connection.id()); host != hostOf_.end()) {
+        forgetHost(host->second);
+        hostOf_.erase(host);
+    }
     auto it = connections_.find(connection.id());
     if (it != connections_.end()) {
         loop_.retire(std::move(it->second)); // events of this batch may still name it
         connections_.erase(it);
     }
+    memory_.setHolders(connections_.size());
     if (stopping_ && connections_.empty())
         loop_.stop();
 }
@@ -218,6 +294,50 @@ void Server::onClosed(Connection &connection) noexcept
 void Server::onLinger(Connection &connection) noexcept
 {
     lingering_.emplace_back(connection.lingerDeadline(), connection.id());
+}
+
+void Server::onMemoryWait(Connection &connection) noexcept
+{
+    try {
+        memoryWaiters_.push_back(connection.id());
+    } catch (const std::bad_alloc &) {
+        connection.abort("out of memory"); // past the room applySettings() made
+    }
+}
+
+// Every tick: connections refused memory try again (most of them wait for the clients that
+// hold the most to drain). Every second: the pools give back the blocks they did not use, and
+// the heap is trimmed when it shrank, so that a burst's memory leaves the RSS within seconds.
+void Server::tendMemory(std::uint64_t now) noexcept
+{
+    // memoryAvailable() only defers: those refused again come back after this.
+    for (const std::uint64_t id : memoryWaiters_)
+        if (auto it = connections_.find(id); it != connections_.end())
+            it->second->memoryAvailable();
+    memoryWaiters_.clear();
+
+    if (memory_.pressure() != pressureLogged_) {
+        pressureLogged_ = memory_.pressure();
+        if (pressureLogged_)
+            log::warning("memory short: {} KiB of --memory-limit {} KiB in use; refusing new "
+                         "clients, and the clients holding the most wait",
+                         memory_.used() / kKiB, memory_.limit() / kKiB);
+        else
+            log::notice("memory back to {} KiB of --memory-limit {} KiB", memory_.used() / kKiB,
+                        memory_.limit() / kKiB);
+    }
+    usedSinceTrim_ = std::max(usedSinceTrim_, memory_.used());
+    if (now - lastTrimMs_ < kTrimPeriodMs && !memory_.pressure())
+        return;
+    lastTrimMs_ = now;
+    Buffer::trimPool(memory_.pressure());
+    Chunk::trimPool(memory_.pressure());
+    // Shrunk by a step, or by half (the last of a burst): the heap's free pages go back.
+    const std::size_t used = memory_.used();
+    if (usedSinceTrim_ > used && usedSinceTrim_ - used >= std::min(kTrimStep, usedSinceTrim_ / 2)) {
+        ::malloc_trim(0);
+        usedSinceTrim_ = used;
+    }
 }
 
 void Server::onTick() noexcept
@@ -232,6 +352,7 @@ void Server::onTick() noexcept
     }
     refusals_.expire(now);
     closeIdle(now);
+    tendMemory(now);
     // Out of descriptors earlier: take the spare back before accepting again.
     if (!reserveFd_)
         reserveFd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "broadcast.h"
+#include "common/memory_budget.h"
 #include "common/unique_fd.h"
 #include "connection.h"
 #include "event_loop.h"
@@ -15,15 +16,19 @@
 #include "listener.h"
 #include "notify.h"
 #include "options.h"
+#include "peer_host.h"
 #include "refusal.h"
 #include "settings.h"
 #include "timeouts.h"
+#include "turn_budget.h"
 
 namespace pisock {
 
-// The daemon: owns the listeners, the connections and the settings they share; borrows the
-// loop. Accepts, creates a Service per connection, logs each client's life, talks to systemd,
-// and runs the shutdown and reload sequences.
+// The daemon: owns the listeners, the connections, the settings they share, the memory budget
+// and the per-turn read budget; borrows the loop. Accepts (within --max-connections,
+// --max-per-host and the memory budget), creates a Service per connection, logs each client's
+// life, talks to systemd, gives memory back after a burst, and runs the shutdown and reload
+// sequences.
 class Server final : public AcceptSink, public ConnectionOwner
 {
 public:
@@ -47,12 +52,18 @@ public:
     void onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) noexcept override;
     void onClosed(Connection &connection) noexcept override;
     void onLinger(Connection &connection) noexcept override;
+    void onMemoryWait(Connection &connection) noexcept override;
 
     [[nodiscard]] std::size_t connectionCount() const noexcept { return connections_.size(); }
+    [[nodiscard]] const MemoryBudget &memory() const noexcept { return memory_; }
 
 private:
     void applySettings() noexcept;
     void refuse(UniqueFd fd, const std::string &peer, const char *why) noexcept;
+    // Whether a new client from host may be served now; otherwise why not.
+    [[nodiscard]] const char *admit(const PeerHost &host) const noexcept;
+    void forgetHost(const PeerHost &host) noexcept;
+    void tendMemory(std::uint64_t now) noexcept;
     void deny(UniqueFd fd, const std::string &peer) noexcept;
     void closeIdle(std::uint64_t now) noexcept;
     void checkFdLimit() noexcept;
@@ -65,6 +76,8 @@ private:
     EventLoop &loop_;
     CommandLine cmd_;
     Settings settings_;
+    MemoryBudget memory_; // buffers, queues and chunks of every connection; outlives them
+    TurnBudget turn_; // bytes read per loop turn, by all connections together
     ReplyConfig reply_; // shared by every LineService
     ConnectionLimits limits_; // shared by every Connection
     BroadcastConfig broadcast_; // shared by the hub
@@ -75,6 +88,9 @@ private:
     IdleList idle_; // every connection, least recently active first
     RefusalQueue refusals_; // busy clients waiting for their FIN
     std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
+    std::unordered_map<std::uint64_t, PeerHost> hostOf_; // connection id -> who, for --max-per-host
+    std::unordered_map<PeerHost, std::size_t, PeerHostHash> perHost_; // connections per host
+    std::vector<std::uint64_t> memoryWaiters_; // ids of connections waiting for memory
     std::deque<std::pair<std::uint64_t, std::uint64_t>> lingering_; // (deadline, id), in order
     std::uint64_t nextId_ = 1;
     std::uint64_t served_ = 0;
@@ -84,6 +100,11 @@ private:
     std::uint64_t lastDenyLogMs_ = 0;
     std::uint64_t denied_ = 0;
     std::uint64_t stopDeadline_ = 0;
+    std::uint64_t lastTrimMs_ = 0;
+    std::size_t usedSinceTrim_ = 0; // the most the budget counted since the heap was trimmed
+    std::uint64_t lastOomLogMs_ = 0;
+    std::uint64_t oomClosed_ = 0;
+    bool pressureLogged_ = false;
     bool stopping_ = false;
 };
 

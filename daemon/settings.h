@@ -25,6 +25,8 @@ struct Settings {
     std::size_t maxMessage = 64 * kKiB;
     std::vector<Endpoint> listen; // empty: [::]:8888, dual-stack
     std::size_t maxConnections = 1024;
+    std::size_t maxPerHost = 256; // connections one address (unix: one user) may hold; 0: any
+    std::size_t memoryLimit = 64 * kMiB; // buffers, queues and message blocks, real bytes
     std::size_t highWater = kMiB; // pending output that pauses reading
     std::size_t lowWater = 256 * kKiB; // pending output that resumes it
     unsigned shutdownTimeoutSec = 5;

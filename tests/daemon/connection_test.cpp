@@ -22,10 +22,13 @@ struct Fixture : ConnectionOwner {
     std::unique_ptr<Connection> owned;
     bool closed = false;
     bool lingering = false;
+    int memoryWaits = 0;
     std::string reason;
 
-    explicit Fixture(Framing framing = Framing::Line, bool echo = false)
+    explicit Fixture(Framing framing = Framing::Line, bool echo = false,
+                     MemoryBudget *memory = nullptr)
     {
+        limits.memory = memory;
         int fds[2];
         REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) == 0);
         peer.reset(fds[1]);
@@ -50,6 +53,7 @@ struct Fixture : ConnectionOwner {
         loop.retire(std::move(owned));
     }
     void onLinger(Connection &) noexcept override { lingering = true; }
+    void onMemoryWait(Connection &) noexcept override { ++memoryWaits; }
 
     void write(const std::string &s) const
     {
@@ -177,7 +181,8 @@ TEST_CASE("a peer that does not read pauses input at the high-water mark", "[con
     }
     CHECK(f.conn->readPaused());
     CHECK(sent < all.size());
-    CHECK(f.conn->pendingOutput() <= f.limits.highWater + 4096);
+    // The mark counts real bytes: the output block itself stays within it.
+    CHECK(f.conn->outputCost() <= f.limits.highWater + 4096);
 
     // Once the peer reads, everything arrives, in order.
     std::string got;
@@ -278,4 +283,31 @@ TEST_CASE("a connection stays on its idle list while open and leaves it when clo
     f.conn->abort("idle timeout");
     CHECK(f.closed);
     CHECK(idle.empty());
+}
+
+TEST_CASE("a read the memory budget refuses waits, and goes on when memory is back",
+          "[connection][memory]")
+{
+    Buffer::trimPool(true);
+    MemoryBudget budget(1024 * 1024);
+    budget.setHolders(1);
+    budget.acquired(1023 * 1024); // others hold almost all of it
+    Fixture g(Framing::Line, false, &budget);
+    g.write("hello\n");
+    CHECK(g.runUntil([&] { return g.memoryWaits == 1; }));
+    CHECK(g.conn->waitingForMemory());
+    CHECK(g.read().empty());
+    CHECK_FALSE(g.closed);
+
+    budget.released(1023 * 1024);
+    g.conn->memoryAvailable();
+    std::string got;
+    CHECK(g.runUntil([&] {
+        got += g.read();
+        return got == "server rec: hello\n";
+    }));
+    CHECK_FALSE(g.conn->waitingForMemory());
+    g.peer.reset();
+    CHECK(g.runUntil([&] { return g.closed; }));
+    Buffer::trimPool(true);
 }

@@ -1,5 +1,6 @@
 #include "daemon/output_queue.h"
 
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <sys/socket.h>
@@ -169,4 +170,34 @@ TEST_CASE("one sendmsg over a socketpair carries own bytes and chunks in order",
     const ssize_t n = ::recv(b.get(), buf, sizeof(buf), 0);
     CHECK(std::string(buf, static_cast<std::size_t>(n)) ==
           "peer: hi\nerror: 3 messages dropped\npeer: hi\n");
+}
+
+TEST_CASE("the queue is charged for its buffer, its ring and whole chunks", "[output_queue]")
+{
+    Buffer::trimPool(true);
+    MemoryBudget budget;
+    MemoryAccount account(&budget);
+    ChunkRef chunk = makeChunk("hello\n"); // 6 bytes in a 64-byte block, header included
+    CHECK(chunk->cost() == MemoryBudget::cost(64));
+    {
+        OutputQueue q(&account);
+        CHECK(q.cost() == 0);
+        CHECK(q.costToShare(*chunk) == chunk->cost() + MemoryBudget::cost(16 * sizeof(void *)));
+        REQUIRE(q.share(*chunk));
+        const std::size_t ring = MemoryBudget::cost(16 * sizeof(std::uintptr_t));
+        CHECK(q.cost() == ring + chunk->cost());
+        CHECK(account.held() == q.cost());
+        CHECK(budget.used() == ring); // the chunk's block is counted once, where it was made
+        REQUIRE(q.bytes().append("own"));
+        CHECK(q.cost() == ring + chunk->cost() + MemoryBudget::cost(4096));
+        q.consume(q.size());
+        CHECK(q.chunks() == 0);
+        q.release();
+        CHECK(q.cost() == ring); // a small ring is kept
+        CHECK(account.held() == ring);
+    }
+    CHECK(account.held() == 0);
+    CHECK(budget.used() == MemoryBudget::cost(4096)); // the buffer's block, in the pool
+    Buffer::trimPool(true);
+    CHECK(budget.used() == 0);
 }

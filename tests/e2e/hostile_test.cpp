@@ -201,8 +201,10 @@ TEST_CASE("1000 slowloris connections trickling a byte a second do not delay a n
     const auto duration = envSeconds("PISOCK_SLOWLORIS_SECONDS", 10);
     Daemon d; // inherits the raised limit; --max-connections 1024 leaves room for one more
     std::vector<std::unique_ptr<Client>> slow;
+    // From 8 addresses: one alone would stop at --max-per-host (256).
     for (std::size_t i = 0; i < kSlow; ++i)
-        slow.push_back(std::make_unique<Client>(d.port()));
+        slow.push_back(std::make_unique<Client>("127.0.0.1", d.port(),
+                                                "127.0.0." + std::to_string(2 + i % 8)));
     Client normal(d.port());
 
     std::vector<double> ms;

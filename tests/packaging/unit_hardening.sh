@@ -14,6 +14,10 @@ check "pisockd.service: notify, reload, watchdog, restart, unprivileged" has "$s
     Type=notify 'ExecReload=/bin/kill -HUP $MAINPID' WatchdogSec=30s Restart=on-failure \
     DynamicUser=yes WantedBy=multi-user.target
 # Paths follow meson's prefix: /usr/sbin and /etc in the package, /usr/local in a dev build.
+# MemoryHigh=/MemoryMax= above the default --memory-limit (64M) plus the idle daemon and
+# the kernel's socket buffers (pisockd.conf(5), memory-limit).
+check "pisockd.service: memory limits that agree with --memory-limit 64M" has "$service" \
+    MemoryHigh=96M MemoryMax=128M
 check "pisockd.service: ExecStart reads the conffile" \
     grep -qxE 'ExecStart=/.*/sbin/pisockd --config /.*/pisockd/pisockd.conf' "$service"
 check "pisockd.socket: port 8888 for sockets.target" has "$socket" \
