@@ -1,8 +1,8 @@
 #include "broadcast.h"
 
 #include <cstdio>
-#include <cstring>
 
+#include "common/safe_text.h"
 #include "log.h"
 
 namespace pisock {
@@ -49,33 +49,16 @@ std::size_t BroadcastHub::publish(const BroadcastService &from, std::string_view
 {
     if (size_ == 0 || (size_ == 1 && from.linked()))
         return 0; // nobody to tell: nothing to build
-    // Raw framing can hand over a message with newlines inside: each line gets the prefix, so
-    // that no client can make a line look like another's.
+    // No client can make a line look like another's (common/safe_text.h): each line of the
+    // message gets the sender's prefix, and what could start a line of its own inside one
+    // (\r, other line breaks, terminal controls, invalid UTF-8) is escaped.
     const std::string_view prefix = from.prefix();
-    std::size_t lines = 1;
-    for (const char *p = message.data(), *end = p + message.size();
-         (p = static_cast<const char *>(std::memchr(p, '\n', static_cast<std::size_t>(end - p))));
-         ++p)
-        ++lines;
-    ChunkRef chunk(Chunk::create(prefix.size() * lines + message.size() + 1));
+    ChunkRef chunk(Chunk::create(broadcastLinesSize(prefix, message)));
     if (!chunk) {
         log::error("out of memory: a message from {} not delivered", prefix);
         return 0;
     }
-    char *out = chunk->data();
-    for (std::string_view rest = message;;) {
-        const auto nl = rest.find('\n');
-        const std::string_view line = rest.substr(0, nl);
-        std::memcpy(out, prefix.data(), prefix.size());
-        out += prefix.size();
-        if (!line.empty())
-            std::memcpy(out, line.data(), line.size());
-        out += line.size();
-        *out++ = '\n';
-        if (nl == std::string_view::npos)
-            break;
-        rest.remove_prefix(nl + 1);
-    }
+    writeBroadcastLines(prefix, message, chunk->data());
     ++chunksBuilt_;
 
     std::size_t n = 0;
@@ -93,10 +76,10 @@ std::size_t BroadcastHub::publish(const BroadcastService &from, std::string_view
 
 std::string broadcastName(const std::string &peer, std::uint64_t id)
 {
-    // A unix socket client has no address of its own (or its path, the same for all its
-    // connections): the connection number, as the log shows it, tells them apart.
-    if (peer.starts_with("unix"))
-        return peer + " #" + std::to_string(id);
+    // Unix socket clients are all "unix" (what they bind to is their own choice): the
+    // connection number, as the log shows it, tells them apart.
+    if (peer == "unix")
+        return "unix #" + std::to_string(id);
     return peer;
 }
 

@@ -58,7 +58,8 @@ public:
     void join(BroadcastService &member) noexcept;
     // Leaving twice, or without joining, is harmless.
     void leave(BroadcastService &member) noexcept;
-    // Sends "<peer of from>: message\n" to every member but from (a member or not); returns
+    // Sends "<peer of from>: message\n" to every member but from (a member or not), each line
+    // of the message prefixed and escaped as writeBroadcastLines() says; returns
     // the members it was meant for (queued, dropped or disconnected).
     std::size_t publish(const BroadcastService &from, std::string_view message) noexcept;
 

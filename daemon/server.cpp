@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <fcntl.h>
+#include <optional>
 #include <signal.h>
 #include <sys/socket.h>
 #include <system_error>
@@ -14,6 +15,7 @@
 
 #include "common/errors.h"
 #include "log.h"
+#include "peer_cred.h"
 #include "socket_options.h"
 
 namespace pisock {
@@ -170,26 +172,30 @@ void Server::deny(UniqueFd fd, const std::string &peer) noexcept
 void Server::onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) noexcept
 {
     try {
+        const std::string name = formatPeer(peer);
         if (!peerAllowed(peer, settings_.allow, settings_.deny)) {
-            deny(std::move(fd), formatAddress(peer));
+            deny(std::move(fd), name);
             return;
         }
         if (connections_.size() >= settings_.maxConnections) {
-            refuse(std::move(fd), formatAddress(peer), "server busy");
+            refuse(std::move(fd), name, "server busy");
             return;
         }
+        // A unix client is "unix": who it is, the kernel says (SO_PEERCRED), once.
+        const std::optional<PeerCred> cred = peer.family() == AF_UNIX ? peerCred(fd.get())
+                                                                      : std::nullopt;
         if (peer.family() != AF_UNIX)
             tuneAcceptedSocket(fd.get(), settings_.keepaliveSec);
         const std::uint64_t id = nextId_++;
-        const std::string name = formatAddress(peer);
         auto conn = std::make_unique<Connection>(loop_, std::move(fd), peer, id,
                                                  makeService(name, id), limits_, *this);
         Connection &ref = *conn;
         ref.watchIdle(idle_);
         connections_.emplace(id, std::move(conn));
         ++served_;
-        const log::Peer who{ ref.peer(), id };
-        log::at(log::Level::Info, &who, "connected on {}", from.address());
+        const log::Peer who{ ref.peer(), id, cred ? &*cred : nullptr };
+        log::at(log::Level::Info, &who, "connected on {}{}", from.address(),
+                cred ? fmt::format(" (uid {}, pid {})", cred->uid, cred->pid) : std::string());
         ref.start();
     } catch (const std::bad_alloc &) {
         log::error("out of memory accepting a client, refusing it");
