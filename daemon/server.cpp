@@ -319,7 +319,9 @@ void Server::reload() noexcept
         return;
     notifier_.reloading(monotonicUsec());
     try {
-        Settings next = loadSettings(cmd_);
+        // A file that was there at start and is gone now is an error, not the defaults (which
+        // would drop --allow): configuration fails closed.
+        Settings next = loadSettings(cmd_, settings_.fromFile);
         std::string notes;
         if (next.mode != settings_.mode || next.framing != settings_.framing) {
             notes += "; mode and framing apply after a restart";

@@ -211,9 +211,10 @@ TEST_CASE("three clients: each sees the others' messages as '<peer>: M', the sen
     c.send("\n"); // empty messages are messages
     CHECK(a.readLine() == nc + ": ");
     CHECK(b.readLine() == nc + ": ");
-    c.send(std::string("bytes \x01\xff\0 kept\n", 15));
-    CHECK(a.readLine() == nc + ": " + std::string("bytes \x01\xff\0 kept", 14));
-    CHECK(b.readLine() == nc + ": " + std::string("bytes \x01\xff\0 kept", 14));
+    // Control bytes and invalid UTF-8 reach the others escaped (common/safe_text.h).
+    c.send(std::string("bytes \x01\xff\0 shown, 你好 kept\n", 29));
+    CHECK(a.readLine() == nc + ": bytes \\x01\\xff\\x00 shown, 你好 kept");
+    CHECK(b.readLine() == nc + ": bytes \\x01\\xff\\x00 shown, 你好 kept");
     // Nobody got anything else, its own messages least of all.
     for (Client *x : { &a, &b, &c })
         CHECK_FALSE(x->readLine(300ms));
