@@ -78,7 +78,7 @@ bool sameEndpoints(const std::vector<Endpoint> &a, const std::vector<Endpoint> &
 {
     return std::equal(a.begin(), a.end(), b.begin(), b.end(),
                       [](const Endpoint &x, const Endpoint &y) {
-                          return x.toString() == y.toString();
+                          return socketKey(x) == socketKey(y);
                       });
 }
 
