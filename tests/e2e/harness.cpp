@@ -844,4 +844,38 @@ std::string randomBytes(std::size_t n, unsigned seed)
     return s;
 }
 
+std::optional<std::vector<std::string>> withoutFileOverride()
+{
+    if (::geteuid() != 0)
+        return std::vector<std::string>{};
+    const char *setpriv = "/usr/bin/setpriv"; // util-linux, essential on Debian
+    if (::access(setpriv, X_OK) != 0)
+        return std::nullopt;
+    return std::vector<std::string>{ setpriv, "--bounding-set=-dac_override,-dac_read_search",
+                                     "--" };
+}
+
+UniqueFd connectUnixFrom(const std::string &path, std::string_view bindName)
+{
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un own{};
+    own.sun_family = AF_UNIX;
+    const std::size_t n = std::min(bindName.size(), sizeof(own.sun_path));
+    std::memcpy(own.sun_path, bindName.data(), n);
+    if (!fd || ::bind(fd.get(), reinterpret_cast<sockaddr *>(&own),
+                      static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + n)) != 0)
+        die("bind a unix client");
+    sockaddr_un to{};
+    to.sun_family = AF_UNIX;
+    std::strncpy(to.sun_path, path.c_str(), sizeof(to.sun_path) - 1);
+    if (::connect(fd.get(), reinterpret_cast<sockaddr *>(&to), sizeof(to)) != 0)
+        die("connect to " + path);
+    return fd;
+}
+
+std::string python3Path()
+{
+    return "/usr/bin/python3";
+}
+
 } // namespace pisock::test
