@@ -867,8 +867,14 @@ UniqueFd connectUnixFrom(const std::string &path, std::string_view bindName)
         die("bind a unix client");
     sockaddr_un to{};
     to.sun_family = AF_UNIX;
-    std::strncpy(to.sun_path, path.c_str(), sizeof(to.sun_path) - 1);
-    if (::connect(fd.get(), reinterpret_cast<sockaddr *>(&to), sizeof(to)) != 0)
+    const std::size_t m = std::min(path.size(), sizeof(to.sun_path) - 1);
+    std::memcpy(to.sun_path, path.data(), m);
+    socklen_t length = sizeof(to);
+    if (path.starts_with('@')) { // abstract: the name is exactly its bytes
+        to.sun_path[0] = '\0';
+        length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + m);
+    }
+    if (::connect(fd.get(), reinterpret_cast<sockaddr *>(&to), length) != 0)
         die("connect to " + path);
     return fd;
 }

@@ -244,8 +244,9 @@ std::string randomBytes(std::size_t n, unsigned seed = 1);
 // test does not run as root; nothing (nullopt) as root without setpriv.
 std::optional<std::vector<std::string>> withoutFileOverride();
 
-// A unix stream socket bound to bindName (a leading '\0': abstract) and connected to the
-// unix socket at path: a client that chose its own name.
+// A unix stream socket bound to bindName (a leading '\0': abstract; empty: a name the kernel
+// picks) and connected to the unix socket at path ("@name": abstract): a client that chose its
+// own name.
 UniqueFd connectUnixFrom(const std::string &path, std::string_view bindName);
 
 // The Debian python3 with its packages (python3-pyte), not another one first in PATH.
