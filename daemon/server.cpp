@@ -173,6 +173,10 @@ void Server::onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) no
 {
     try {
         const std::string name = formatPeer(peer);
+        // A unix client is "unix": who it is, the kernel says (SO_PEERCRED). Read once, here,
+        // for whatever needs it.
+        const std::optional<PeerCred> cred = peer.family() == AF_UNIX ? peerCred(fd.get())
+                                                                      : std::nullopt;
         if (!peerAllowed(peer, settings_.allow, settings_.deny)) {
             deny(std::move(fd), name);
             return;
@@ -181,9 +185,6 @@ void Server::onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) no
             refuse(std::move(fd), name, "server busy");
             return;
         }
-        // A unix client is "unix": who it is, the kernel says (SO_PEERCRED), once.
-        const std::optional<PeerCred> cred = peer.family() == AF_UNIX ? peerCred(fd.get())
-                                                                      : std::nullopt;
         if (peer.family() != AF_UNIX)
             tuneAcceptedSocket(fd.get(), settings_.keepaliveSec);
         const std::uint64_t id = nextId_++;
