@@ -8,8 +8,7 @@
 
 using namespace pisock;
 
-TEST_CASE("a unix socket's peer is the process that connected, as the kernel says",
-          "[peer-cred]")
+TEST_CASE("a unix socket's peer is the process that connected, as the kernel says", "[peer-cred]")
 {
     int fds[2];
     REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
