@@ -64,8 +64,9 @@ TEST_CASE("an unreadable configuration file: exit 78 with the reason, --check to
 {
     const auto wrapper = withoutFileOverride();
     if (!wrapper) {
-        std::printf("skipped: running as root without setpriv, cannot be refused a file\n"
-                    "SKIPPED-CASES: 1\n");
+        std::printf(
+                "skipped: as root, setpriv cannot drop CAP_DAC_OVERRIDE here: cannot be refused a file\n"
+                "SKIPPED-CASES: 1\n");
         return;
     }
     TempDir dir;

@@ -848,11 +848,14 @@ std::optional<std::vector<std::string>> withoutFileOverride()
 {
     if (::geteuid() != 0)
         return std::vector<std::string>{};
-    const char *setpriv = "/usr/bin/setpriv"; // util-linux, essential on Debian
-    if (::access(setpriv, X_OK) != 0)
+    std::vector<std::string> wrapper{ "/usr/bin/setpriv", // util-linux, essential on Debian
+                                      "--bounding-set=-dac_override,-dac_read_search", "--" };
+    // Dropping from the bounding set needs CAP_SETPCAP, which a container may not give.
+    std::vector<std::string> probe = wrapper;
+    probe.emplace_back("/bin/true");
+    if (::access(wrapper[0].c_str(), X_OK) != 0 || runProcess(probe, {}, 10s).status != 0)
         return std::nullopt;
-    return std::vector<std::string>{ setpriv, "--bounding-set=-dac_override,-dac_read_search",
-                                     "--" };
+    return wrapper;
 }
 
 UniqueFd connectUnixFrom(const std::string &path, std::string_view bindName)
