@@ -5,6 +5,7 @@
 #include <charconv>
 #include <functional>
 #include <optional>
+#include <unordered_map>
 #include <utility>
 
 #include <CLI/CLI.hpp>
@@ -319,17 +320,23 @@ void applyConfigFile(Settings &s, const CommandLine &cmd, bool requireFile)
     s.fromFile = true;
 }
 
-// The first listen address that names the same socket as an earlier one (port 0 excepted:
-// each asks for a port of its own), as (earlier, later) indexes.
-std::optional<std::pair<std::size_t, std::size_t>> duplicateSocket(const std::vector<Endpoint> &l)
+// The listen addresses seen so far, by socket (port 0 excepted: each asks for a port of its
+// own). Linear in the number of addresses, whatever a file lists.
+class SocketSet
 {
-    for (std::size_t i = 1; i < l.size(); ++i)
-        for (std::size_t j = 0; j < i; ++j)
-            if (l[i].port != 0 || l[i].kind == Endpoint::Kind::Unix)
-                if (socketKey(l[i]) == socketKey(l[j]))
-                    return std::make_pair(j, i);
-    return std::nullopt;
-}
+public:
+    // The index of an earlier address with the same socket as endpoint, which is number index.
+    std::optional<std::size_t> add(const Endpoint &endpoint, std::size_t index)
+    {
+        if (endpoint.kind == Endpoint::Kind::Inet && endpoint.port == 0)
+            return std::nullopt;
+        const auto [it, added] = seen_.emplace(socketKey(endpoint), index);
+        return added ? std::nullopt : std::optional<std::size_t>(it->second);
+    }
+
+private:
+    std::unordered_map<std::string, std::size_t> seen_;
+};
 
 void checkSettings(const Settings &s)
 {
@@ -344,6 +351,7 @@ void applyConfigText(Settings &s, std::string_view text, const std::string &name
 {
     std::vector<std::string_view> seen;
     std::vector<std::pair<unsigned, std::string>> listenLines; // as written, for the error
+    SocketSet sockets;
     for (const ConfigEntry &entry : parseConfigText(text, name)) {
         auto fail = [&](const std::string &why) {
             return OptionError(kExitConfig, fmt::format("{}:{}: {}", name, entry.line, why));
@@ -361,10 +369,10 @@ void applyConfigText(Settings &s, std::string_view text, const std::string &name
         if (def->name != "listen")
             continue;
         listenLines.emplace_back(entry.line, entry.value);
-        if (const auto dup = duplicateSocket(s.listen))
+        if (const auto earlier = sockets.add(s.listen.back(), listenLines.size() - 1))
             throw fail(fmt::format("listen: '{}' is the same socket as '{}' on line {}",
-                                   entry.value, listenLines[dup->first].second,
-                                   listenLines[dup->first].first));
+                                   entry.value, listenLines[*earlier].second,
+                                   listenLines[*earlier].first));
     }
 }
 
@@ -390,10 +398,12 @@ Settings loadSettings(const CommandLine &cmd, bool requireFile)
                 throw OptionError(kExitUsage, fmt::format("--{}: {}", opt.def->name, why));
         if (opt.def->name != "listen")
             continue;
-        if (const auto dup = duplicateSocket(s.listen))
-            throw OptionError(kExitUsage,
-                              fmt::format("--listen: '{}' and '{}' are the same socket",
-                                          opt.values[dup->first], opt.values[dup->second]));
+        SocketSet sockets;
+        for (std::size_t i = 0; i < s.listen.size(); ++i)
+            if (const auto earlier = sockets.add(s.listen[i], i))
+                throw OptionError(kExitUsage,
+                                  fmt::format("--listen: '{}' and '{}' are the same socket",
+                                              opt.values[*earlier], opt.values[i]));
     }
     checkSettings(s);
     return s;
