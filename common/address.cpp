@@ -1,8 +1,11 @@
 #include "address.h"
 
+#include <algorithm>
 #include <arpa/inet.h>
+#include <cctype>
 #include <charconv>
 #include <cstring>
+#include <filesystem>
 #include <netinet/in.h>
 #include <sys/un.h>
 
@@ -16,6 +19,31 @@ std::string Endpoint::toString() const
     if (host.find(':') != std::string::npos)
         return "[" + host + "]:" + portText;
     return (host.empty() ? std::string("*") : host) + ":" + portText;
+}
+
+std::string socketKey(const Endpoint &endpoint)
+{
+    if (endpoint.kind == Endpoint::Kind::Unix) {
+        if (endpoint.path.starts_with('@')) // abstract: any byte is part of the name
+            return "unix:" + endpoint.path;
+        return "unix:" + std::filesystem::path(endpoint.path).lexically_normal().string();
+    }
+    const std::string port = ":" + std::to_string(endpoint.port);
+    // No host is the IPv6 wildcard, as the listener opens it.
+    const std::string host = endpoint.host.empty() ? std::string("::") : endpoint.host;
+    in_addr v4{};
+    in6_addr v6{};
+    if (::inet_pton(AF_INET, host.c_str(), &v4) == 1)
+        return "ip:" + std::string(reinterpret_cast<const char *>(&v4), sizeof(v4)) + port;
+    if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
+        if (IN6_IS_ADDR_V4MAPPED(&v6)) // the same socket as the IPv4 address
+            return "ip:" + std::string(reinterpret_cast<const char *>(&v6.s6_addr[12]), 4) + port;
+        return "ip:" + std::string(reinterpret_cast<const char *>(&v6), sizeof(v6)) + port;
+    }
+    std::string name = host;
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return "name:" + name + port;
 }
 
 std::optional<std::uint16_t> parsePort(std::string_view text)
@@ -107,6 +135,11 @@ std::string formatAddress(const SocketAddress &address)
     default:
         return "unknown";
     }
+}
+
+std::string formatPeer(const SocketAddress &address)
+{
+    return address.family() == AF_UNIX ? std::string("unix") : formatAddress(address);
 }
 
 } // namespace pisock

@@ -22,6 +22,13 @@ struct Endpoint {
     [[nodiscard]] std::string toString() const;
 };
 
+// What identifies the socket an endpoint listens on, so that two spellings of one socket
+// compare equal: "9000", "*:9000", "[::]:9000" and "[0::0]:9000"; "127.0.0.1:9000" and
+// "[::ffff:127.0.0.1]:9000"; "unix:/run/a.sock" and "unix:/run//a.sock". Host names are
+// compared as written (lower case). Port 0 asks for a new port each time: callers that look
+// for duplicates skip it.
+std::string socketKey(const Endpoint &endpoint);
+
 // Parses text as an Endpoint; on failure returns nothing and sets error to a short reason.
 std::optional<Endpoint> parseEndpoint(std::string_view text, std::string &error);
 // Parses a decimal port, 0-65535.
@@ -43,5 +50,9 @@ struct SocketAddress {
 // "192.0.2.1:5000" (IPv4-mapped IPv6 shown as plain IPv4), "[2001:db8::1]:5000",
 // "unix:/path", or "unix" for an unnamed unix socket.
 std::string formatAddress(const SocketAddress &address);
+// How a server names a client: formatAddress() for an IP peer, "unix" for every unix socket
+// client. The path or abstract name a unix client binds to is its own choice (it may hold a
+// newline, escape sequences or another client's address), so it is never used.
+std::string formatPeer(const SocketAddress &address);
 
 } // namespace pisock

@@ -1,8 +1,8 @@
 #include "broadcast.h"
 
 #include <cstdio>
-#include <cstring>
 
+#include "common/safe_text.h"
 #include "log.h"
 
 namespace pisock {
@@ -48,44 +48,22 @@ void BroadcastHub::leave(BroadcastService &member) noexcept
     --size_;
 }
 
-std::size_t BroadcastHub::chunkSize(std::string_view prefix, std::string_view message) noexcept
-{
-    // Raw framing can hand over a message with newlines inside: each line gets the prefix, so
-    // that no client can make a line look like another's.
-    std::size_t lines = 1;
-    for (const char *p = message.data(), *end = p + message.size();
-         (p = static_cast<const char *>(std::memchr(p, '\n', static_cast<std::size_t>(end - p))));
-         ++p)
-        ++lines;
-    return prefix.size() * lines + message.size() + 1;
-}
-
 std::size_t BroadcastHub::publish(const BroadcastService &from, std::string_view message) noexcept
 {
     if (size_ == 0 || (size_ == 1 && from.linked()))
         return 0; // nobody to tell: nothing to build
+    // No client can make a line look like another's (common/safe_text.h): each line of the
+    // message gets the sender's prefix, and what could start a line of its own inside one
+    // (\r, other line breaks, terminal controls, invalid UTF-8) is escaped.
     const std::string_view prefix = from.prefix();
-    ChunkRef chunk(Chunk::create(chunkSize(prefix, message), config_.memory));
+    ChunkRef chunk(Chunk::create(broadcastLinesSize(prefix, message), config_.memory));
     if (!chunk) {
         const log::Peer who{ from.peer(), from.id() };
         log::at(log::Level::Warning, &who,
                 "memory short (--memory-limit): a message not delivered");
         return 0;
     }
-    char *out = chunk->data();
-    for (std::string_view rest = message;;) {
-        const auto nl = rest.find('\n');
-        const std::string_view line = rest.substr(0, nl);
-        std::memcpy(out, prefix.data(), prefix.size());
-        out += prefix.size();
-        if (!line.empty())
-            std::memcpy(out, line.data(), line.size());
-        out += line.size();
-        *out++ = '\n';
-        if (nl == std::string_view::npos)
-            break;
-        rest.remove_prefix(nl + 1);
-    }
+    writeBroadcastLines(prefix, message, chunk->data());
     ++chunksBuilt_;
 
     std::size_t n = 0;
@@ -103,10 +81,10 @@ std::size_t BroadcastHub::publish(const BroadcastService &from, std::string_view
 
 std::string broadcastName(const std::string &peer, std::uint64_t id)
 {
-    // A unix socket client has no address of its own (or its path, the same for all its
-    // connections): the connection number, as the log shows it, tells them apart.
-    if (peer.starts_with("unix"))
-        return peer + " #" + std::to_string(id);
+    // Unix socket clients are all "unix" (what they bind to is their own choice): the
+    // connection number, as the log shows it, tells them apart.
+    if (peer == "unix")
+        return "unix #" + std::to_string(id);
     return peer;
 }
 
@@ -137,7 +115,7 @@ void BroadcastService::onMessage(std::string_view message, Buffer &out) noexcept
 {
     // A raw message of many short lines would grow by a prefix per line: those bytes count.
     if (framing() == Framing::Raw &&
-        BroadcastHub::chunkSize(prefix_, message) > prefix_.size() + config().maxMessage + 1) {
+        broadcastLinesSize(prefix_, message) > prefix_.size() + config().maxMessage + 1) {
         writeTooLong(out);
         return;
     }

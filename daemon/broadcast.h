@@ -58,12 +58,10 @@ public:
     void join(BroadcastService &member) noexcept;
     // Leaving twice, or without joining, is harmless.
     void leave(BroadcastService &member) noexcept;
-    // Sends "<peer of from>: message\n" to every member but from (a member or not); returns
-    // the members it was meant for (queued, dropped or disconnected). A message with
-    // newlines (raw framing) gets the prefix before each of its lines.
+    // Sends "<peer of from>: message\n" to every member but from (a member or not), each line
+    // of the message prefixed and escaped as writeBroadcastLines() says; returns
+    // the members it was meant for (queued, dropped or disconnected).
     std::size_t publish(const BroadcastService &from, std::string_view message) noexcept;
-    // What publish() builds for message from a sender with this prefix, in bytes.
-    static std::size_t chunkSize(std::string_view prefix, std::string_view message) noexcept;
 
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
     [[nodiscard]] const BroadcastConfig &config() const noexcept { return config_; }

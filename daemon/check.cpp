@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <sstream>
 #include <sys/stat.h>
 #include <system_error>
@@ -19,6 +20,7 @@
 #include <fmt/format.h>
 
 #include "common/errors.h"
+#include "common/safe_text.h"
 #include "listen_set.h"
 #include "listener.h"
 
@@ -109,6 +111,43 @@ std::string readText(const std::string &path)
     return ss.str();
 }
 
+// The effective uid in a /proc/PID/status file ("Uid: real effective saved fs"); -1 if unread.
+uid_t effectiveUid(const std::string &statusPath)
+{
+    std::istringstream status(readText(statusPath));
+    for (std::string line; std::getline(status, line);) {
+        if (!line.starts_with("Uid:"))
+            continue;
+        std::istringstream fields(line.substr(4));
+        unsigned long real = 0;
+        unsigned long effective = 0;
+        if (fields >> real >> effective)
+            return static_cast<uid_t>(effective);
+    }
+    return static_cast<uid_t>(-1);
+}
+
+// Whether two paths lead to one file (device and inode): /proc/PID/exe is the file a process
+// runs, whatever it calls itself.
+bool sameFile(const std::string &a, const std::string &b)
+{
+    struct stat sa {
+    };
+    struct stat sb {
+    };
+    return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+// "user pisockd (uid 61234)", or "uid 61234" when it has no name.
+std::string describeUser(uid_t uid)
+{
+    const passwd *pw = ::getpwuid(uid);
+    if (!pw || !pw->pw_name)
+        return fmt::format("uid {}", uid);
+    return fmt::format("user {} (uid {})", escapeText(pw->pw_name), uid);
+}
+
 // "port 8888 on [::]", "port 80 on 127.0.0.1", "unix:/run/pisockd.sock".
 std::string describeEndpoint(const Endpoint &ep)
 {
@@ -140,9 +179,10 @@ Finding inUse(const Endpoint &ep)
     const std::string what = describeEndpoint(ep);
     switch (classifyHolders(holders)) {
     case HolderKind::RunningDaemon:
-        return { false, fmt::format("{} is in use by {}, the running daemon: fine for a reload, "
-                                    "not for a second one",
-                                    what, describeHolders(holders)) };
+        return { false,
+                 fmt::format("{} is in use by {}, run by {}, the running daemon: fine for "
+                             "a reload, not for a second one",
+                             what, describeHolders(holders), describeUser(holders.front().uid)) };
     case HolderKind::ServiceManager:
         return { false, fmt::format("{} is held by {}, for socket activation "
                                     "(pisockd.socket): the daemon gets it from there",
@@ -261,6 +301,7 @@ std::vector<SocketHolder> findHolders(const std::vector<unsigned long> &inodes,
     DirPtr proc(::opendir(procRoot.c_str()));
     if (!proc)
         return holders;
+    const std::string ownExe = procRoot + "/self/exe";
     while (const dirent *entry = ::readdir(proc.get())) {
         pid_t pid = 0;
         if (!parseNumber(std::string_view(entry->d_name), pid, 10))
@@ -288,9 +329,11 @@ std::vector<SocketHolder> findHolders(const std::vector<unsigned long> &inodes,
         if (!holds)
             continue;
         std::string name = readText(fmt::format("{}/{}/comm", procRoot, pid));
-        while (!name.empty() && (name.back() == '\n' || name.back() == ' '))
-            name.pop_back();
-        holders.push_back({ pid, name.empty() ? std::string("?") : name });
+        if (name.ends_with('\n'))
+            name.pop_back(); // the kernel's; the rest is the process's own choice
+        holders.push_back({ pid, name.empty() ? std::string("?") : name,
+                            effectiveUid(fmt::format("{}/{}/status", procRoot, pid)),
+                            sameFile(fmt::format("{}/{}/exe", procRoot, pid), ownExe) });
     }
     std::sort(holders.begin(), holders.end(),
               [](const SocketHolder &a, const SocketHolder &b) { return a.pid < b.pid; });
@@ -302,7 +345,10 @@ HolderKind classifyHolders(const std::vector<SocketHolder> &holders)
     if (holders.empty())
         return HolderKind::Other;
     auto all = [&](auto pred) { return std::all_of(holders.begin(), holders.end(), pred); };
-    if (all([](const SocketHolder &h) { return h.name == "pisockd" && h.pid != ::getpid(); }))
+    const uid_t me = ::geteuid();
+    if (all([&](const SocketHolder &h) {
+            return h.sameExecutable && h.pid != ::getpid() && (h.uid == me || me == 0);
+        }))
         return HolderKind::RunningDaemon;
     if (all([](const SocketHolder &h) { return h.name == "systemd" && h.pid == 1; }))
         return HolderKind::ServiceManager;
@@ -326,7 +372,7 @@ std::string describeHolders(const std::vector<SocketHolder> &holders)
         if (i > 0)
             out += i + 1 == groups.size() ? " and " : ", ";
         const auto &[name, pids] = groups[i];
-        out += fmt::format("{} (pid{} ", name, pids.size() > 1 ? "s" : "");
+        out += fmt::format("{} (pid{} ", escapeText(name), pids.size() > 1 ? "s" : "");
         for (std::size_t j = 0; j < pids.size(); ++j)
             out += fmt::format("{}{}", j > 0 ? ", " : "", pids[j]);
         out += ')';
@@ -336,17 +382,17 @@ std::string describeHolders(const std::vector<SocketHolder> &holders)
 
 int runCheck(const CommandLine &cmd, const Settings &settings)
 {
-    struct stat st {
-    };
-    if (::stat(cmd.configPath.c_str(), &st) == 0)
-        std::printf("pisockd: configuration %s is valid\n", cmd.configPath.c_str());
+    // Every sentence goes to a terminal, and may hold a path, a process or user name, or an
+    // error: escaped (common/safe_text.h).
+    const std::string path = escapeText(cmd.configPath);
+    if (settings.fromFile)
+        std::printf("pisockd: configuration %s is valid\n", path.c_str());
     else
-        std::printf("pisockd: no configuration file at %s, built-in defaults\n",
-                    cmd.configPath.c_str());
+        std::printf("pisockd: no configuration file at %s, built-in defaults\n", path.c_str());
     int problems = 0;
     for (const auto &plan : listenPlan(settings.listen)) {
         const Finding f = tryListen(plan);
-        std::fprintf(f.problem ? stderr : stdout, "pisockd: %s\n", f.sentence.c_str());
+        std::fprintf(f.problem ? stderr : stdout, "pisockd: %s\n", escapeText(f.sentence).c_str());
         problems += f.problem ? 1 : 0;
     }
     std::fflush(stdout);

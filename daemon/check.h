@@ -36,19 +36,24 @@ std::vector<unsigned long> collidingInodes(const Endpoint &endpoint,
 
 struct SocketHolder {
     pid_t pid = 0;
-    std::string name; // /proc/PID/comm
+    std::string name; // /proc/PID/comm: whatever the process chose (PR_SET_NAME), never trusted
+    uid_t uid = 0; // effective, from /proc/PID/status
+    bool sameExecutable = false; // /proc/PID/exe is the very file this process runs
 };
 
 // Processes with one of these socket inodes open, found through procRoot/PID/fd. Processes
 // this user may not look into are skipped.
 std::vector<SocketHolder> findHolders(const std::vector<unsigned long> &inodes,
                                       const std::string &procRoot = "/proc");
-// Who holds an address --check wanted. A running pisockd (a reload keeps its sockets) and
-// systemd as pid 1 (socket activation passes the socket on) are not problems.
+// Who holds an address --check wanted. Not problems: a running pisockd (a reload keeps its
+// sockets), told by its executable (the same file as ours, by device and inode) and its user
+// (ours, or any when we are root), never by its name; and systemd as pid 1 (socket activation
+// passes the socket on).
 enum class HolderKind { Other, RunningDaemon, ServiceManager };
 HolderKind classifyHolders(const std::vector<SocketHolder> &holders);
 
-// "pigpiod (pid 123)", "nginx (pids 10, 11)", "pigpiod (pid 1) and ssh (pid 2)".
+// "pigpiod (pid 123)", "nginx (pids 10, 11)", "pigpiod (pid 1) and ssh (pid 2)"; names
+// escaped (common/safe_text.h): a process name is its own choice and goes to a terminal.
 std::string describeHolders(const std::vector<SocketHolder> &holders);
 
 } // namespace pisock

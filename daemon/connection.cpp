@@ -40,7 +40,7 @@ const char *stateName(ConnState state) noexcept
 Connection::Connection(EventLoop &loop, UniqueFd fd, const SocketAddress &peer, std::uint64_t id,
                        std::unique_ptr<Service> service, const ConnectionLimits &limits,
                        ConnectionOwner &owner)
-    : loop_(loop), fd_(std::move(fd)), peer_(formatAddress(peer)), id_(id),
+    : loop_(loop), fd_(std::move(fd)), peer_(formatPeer(peer)), id_(id),
       service_(std::move(service)), limits_(limits), owner_(owner), account_(limits.memory),
       in_(Buffer::kUnlimited, &account_), out_(&account_), startedMs_(loop.now())
 {

@@ -55,10 +55,21 @@ ListenSet::ListenSet(EventLoop &loop, AcceptSink &sink, UniqueFd &reserveFd)
 
 ListenSet::~ListenSet() = default;
 
+void ListenSet::announce(const Listener &listener, const std::string &origin)
+{
+    log::info("listening on {}{}", listener.address(), origin);
+    // No file, so no permissions: unlike a socket file, nothing limits who connects.
+    if (listener.address().starts_with("unix:@"))
+        log::warning("{} is an abstract unix socket: it has no file permissions, so any process "
+                     "in this network namespace can connect to it (--allow and --deny do not "
+                     "apply to unix sockets)",
+                     listener.address());
+}
+
 void ListenSet::start(Entry entry, const std::string &origin)
 {
     entry.listener->start();
-    log::info("listening on {}{}", entry.listener->address(), origin);
+    announce(*entry.listener, origin);
     entries_.push_back(std::move(entry));
 }
 
@@ -100,7 +111,7 @@ ListenSet::Entry ListenSet::openOne(const ListenPlan &plan)
     auto listener = std::make_unique<Listener>(loop_, std::move(fd), sink_, reserveFd_);
     if (ep.kind == Endpoint::Kind::Unix)
         listener->setUnlinkOnClose(ep.path); // it created the file
-    return Entry{ ep.toString(), std::move(listener) };
+    return Entry{ socketKey(ep), std::move(listener) };
 }
 
 void ListenSet::open(const std::vector<Endpoint> &endpoints)
@@ -120,7 +131,7 @@ void ListenSet::update(const std::vector<Endpoint> &endpoints)
     std::vector<Entry> added;
     try {
         for (const auto &p : plan)
-            if (const std::string key = p.endpoint.toString(); !has(key))
+            if (const std::string key = socketKey(p.endpoint); !has(key))
                 added.push_back(openOne(p));
         for (auto &e : added)
             e.listener->start();
@@ -131,7 +142,7 @@ void ListenSet::update(const std::vector<Endpoint> &endpoints)
     }
     for (auto it = entries_.begin(); it != entries_.end();) {
         const bool kept = std::any_of(plan.begin(), plan.end(), [&](const ListenPlan &p) {
-            return p.endpoint.toString() == it->key;
+            return socketKey(p.endpoint) == it->key;
         });
         if (kept) {
             ++it;
@@ -142,7 +153,7 @@ void ListenSet::update(const std::vector<Endpoint> &endpoints)
         it = entries_.erase(it);
     }
     for (auto &e : added) {
-        log::info("listening on {}", e.listener->address());
+        announce(*e.listener, {});
         entries_.push_back(std::move(e));
     }
 }

@@ -54,11 +54,13 @@ public:
 
 private:
     struct Entry {
-        std::string key;
+        std::string key; // socketKey() of the address, or "fd N" for a passed socket
         std::unique_ptr<Listener> listener;
     };
 
     Entry openOne(const ListenPlan &plan);
+    // Logs the new listener, with a warning for an abstract unix socket.
+    static void announce(const Listener &listener, const std::string &origin);
     void start(Entry entry, const std::string &origin);
     void retire(Entry &entry) noexcept;
 

@@ -30,6 +30,40 @@ constexpr int kAcceptsPerWakeup = 64;
                             fmt::format("cannot {} {}", what, endpoint.toString()));
 }
 
+// A socket file left by a process that is gone is replaced, as nginx does. Only a refused
+// connection (ECONNREFUSED: nobody listens behind the file) says it is gone; any other answer
+// means in use: accepted, a full queue (EAGAIN), or an error such as EACCES, where the file
+// may be another user's live socket, which must never be taken over. Non-blocking: a listener
+// with a full queue must not freeze the loop (a reload runs in it) or --check.
+void replaceStale(const Endpoint &endpoint, const sockaddr_un &addr, socklen_t len)
+{
+    struct stat st {
+    };
+    if (::lstat(addr.sun_path, &st) != 0 || !S_ISSOCK(st.st_mode))
+        return; // nothing there, or not a socket: bind() says what is wrong
+    UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!probe)
+        fail(errno, endpoint, "create a socket to test");
+    const int err =
+            ::connect(probe.get(), reinterpret_cast<const sockaddr *>(&addr), len) == 0 ? 0 : errno;
+    if (err == ECONNREFUSED) {
+        ::unlink(addr.sun_path);
+        return;
+    }
+    if (err == ENOENT)
+        return; // gone meanwhile
+    const std::string what = fmt::format("cannot listen on {}: ", endpoint.toString());
+    if (err == 0 || err == EAGAIN)
+        throw std::system_error(EADDRINUSE, std::system_category(),
+                                what + (err == 0 ? "another process listens on it"
+                                                 : "another process listens on it (its queue "
+                                                   "is full)"));
+    throw std::system_error(err, std::system_category(),
+                            what + "a socket file is there and a test connection to it failed, "
+                                   "so it may be in use (pisockd replaces only a file that "
+                                   "refuses connections)");
+}
+
 UniqueFd openUnix(const Endpoint &endpoint)
 {
     sockaddr_un addr{};
@@ -43,18 +77,8 @@ UniqueFd openUnix(const Endpoint &endpoint)
     UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd)
         fail(errno, endpoint, "create a socket for");
-    if (addr.sun_path[0]) {
-        // A socket file left by a process that is gone: replace it, as nginx does. One that
-        // still answers is in use.
-        struct stat st {
-        };
-        if (::lstat(addr.sun_path, &st) == 0 && S_ISSOCK(st.st_mode)) {
-            UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-            if (probe && ::connect(probe.get(), reinterpret_cast<sockaddr *>(&addr), len) == 0)
-                fail(EADDRINUSE, endpoint, "listen on");
-            ::unlink(addr.sun_path);
-        }
-    }
+    if (addr.sun_path[0])
+        replaceStale(endpoint, addr, len);
     if (::bind(fd.get(), reinterpret_cast<sockaddr *>(&addr), len) != 0)
         fail(errno, endpoint, "bind");
     return fd;

@@ -14,6 +14,7 @@
 
 #include <systemd/sd-journal.h>
 
+#include "common/safe_text.h"
 #include "log_limit.h"
 
 namespace pisock::log {
@@ -91,8 +92,8 @@ void writeStderr(Level level, std::string_view text, const Peer *peer, bool pref
         fmt::format_to(out, "{}.{:03} {:<7} ", stamp, ts.tv_nsec / 1000000, levelName(level));
     }
     if (peer)
-        fmt::format_to(out, "{} #{}: ", peer->address, peer->conn);
-    fmt::format_to(out, "{}\n", escape(text));
+        fmt::format_to(out, "{} #{}: ", escapeText(peer->address), peer->conn);
+    fmt::format_to(out, "{}\n", escapeText(text));
     // One write(2) per line keeps lines whole when several processes share the stream.
     [[maybe_unused]] auto n = ::write(STDERR_FILENO, line.data(), line.size());
 }
@@ -185,39 +186,24 @@ void flushSuppressed() noexcept
     emitReports(monotonicMs());
 }
 
-std::string escape(std::string_view text)
-{
-    std::string out;
-    out.reserve(text.size());
-    for (char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        const bool control = (byte < 0x20 && c != '\t') || byte == 0x7f;
-        if (control) {
-            static constexpr char kHex[] = "0123456789abcdef";
-            out += "\\x";
-            out.push_back(kHex[byte >> 4]);
-            out.push_back(kHex[byte & 0xf]);
-        } else {
-            out.push_back(c);
-        }
-    }
-    return out;
-}
-
 std::vector<std::string> journalFields(Level level, std::string_view text, const Peer *peer)
 {
     std::vector<std::string> fields;
-    fields.reserve(peer ? 5 : 3);
+    fields.reserve(peer ? 7 : 3);
+    const std::string address = peer ? escapeText(peer->address) : std::string();
     if (peer)
-        fields.push_back(
-                fmt::format("MESSAGE={} #{}: {}", peer->address, peer->conn, escape(text)));
+        fields.push_back(fmt::format("MESSAGE={} #{}: {}", address, peer->conn, escapeText(text)));
     else
-        fields.push_back("MESSAGE=" + escape(text));
+        fields.push_back("MESSAGE=" + escapeText(text));
     fields.push_back(fmt::format("PRIORITY={}", static_cast<int>(level)));
     fields.emplace_back("SYSLOG_IDENTIFIER=pisockd");
     if (peer) {
-        fields.push_back("PISOCKD_PEER=" + escape(peer->address));
+        fields.push_back("PISOCKD_PEER=" + address);
         fields.push_back(fmt::format("PISOCKD_CONN={}", peer->conn));
+        if (peer->cred) {
+            fields.push_back(fmt::format("PISOCKD_PEER_UID={}", peer->cred->uid));
+            fields.push_back(fmt::format("PISOCKD_PEER_PID={}", peer->cred->pid));
+        }
     }
     return fields;
 }

@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "peer_cred.h"
+
 namespace pisock::log {
 
 // syslog priorities, so they go to the journal unchanged.
@@ -32,20 +34,23 @@ void setRateLimit(unsigned perPeer) noexcept;
 // they come even when the peer has gone quiet.
 void flushSuppressed() noexcept;
 
-// Who a line is about: the journal gets these as fields, a terminal line shows them.
+// Who a line is about: the journal gets these as fields, a terminal line shows them as
+// "ADDRESS #CONN: ". The address is the peer's as pisockd names it ("192.0.2.1:5000", "unix"),
+// never text the peer chose; a unix client's credentials go in the fields of the lines that
+// pass them (the connect line).
 struct Peer {
     std::string_view address;
     std::uint64_t conn = 0;
+    const PeerCred *cred = nullptr;
 };
 
 // Writes one line, unless a peer's lines are over the rate limit.
 void write(Level level, std::string_view text, const Peer *peer = nullptr) noexcept;
 
-// A log line's text with control bytes shown as \xNN: a peer's bytes can neither start a
-// line of their own nor drive the terminal.
-std::string escape(std::string_view text);
 // The fields of one journal entry, "NAME=value" (MESSAGE, PRIORITY, SYSLOG_IDENTIFIER and,
-// for a peer, PISOCKD_PEER and PISOCKD_CONN). No value holds a newline.
+// for a peer, PISOCKD_PEER and PISOCKD_CONN, and PISOCKD_PEER_UID and PISOCKD_PEER_PID with
+// its credentials). Every value is escaped as every log line is (common/safe_text.h): a
+// peer's bytes can neither start a line or a field of their own nor drive a terminal.
 std::vector<std::string> journalFields(Level level, std::string_view text, const Peer *peer);
 
 // Never throws: called from the loop's noexcept handlers, where a line the heap has no room

@@ -22,7 +22,7 @@ std::string_view peerHost(std::string_view address) noexcept
         return close == std::string_view::npos ? address : address.substr(1, close - 1);
     }
     if (address.starts_with("unix"))
-        return address;
+        return "unix";
     const auto colon = address.rfind(':');
     return colon == std::string_view::npos ? address : address.substr(0, colon);
 }

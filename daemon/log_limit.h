@@ -10,7 +10,8 @@
 namespace pisock::log {
 
 // The host part of a peer address, which the limits are kept per: "192.0.2.1" for
-// "192.0.2.1:5000", "2001:db8::1" for "[2001:db8::1]:5000", unix peers as they are. One host
+// "192.0.2.1:5000", "2001:db8::1" for "[2001:db8::1]:5000", "unix" for every unix socket
+// client (they are all on this machine, and none is named by what it binds to). One host
 // opening many connections is one peer.
 std::string_view peerHost(std::string_view address) noexcept;
 

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <malloc.h>
 #include <signal.h>
+#include <string>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -11,6 +12,7 @@
 #include "check.h"
 #include "common/errors.h"
 #include "common/memory_budget.h"
+#include "common/safe_text.h"
 #include "event_loop.h"
 #include "log.h"
 #include "options.h"
@@ -53,16 +55,19 @@ int main(int argc, char **argv)
     try {
         return run(argc, argv);
     } catch (const OptionError &e) {
-        std::fprintf(stderr, "pisockd: %s\n", e.what());
-        ::sd_notifyf(0, "STATUS=%s", e.what());
+        // The reason may quote the file (a key, a value): escaped like every log line, which
+        // also keeps STATUS= one line.
+        const std::string why = escapeText(e.what());
+        std::fprintf(stderr, "pisockd: %s\n", why.c_str());
+        ::sd_notifyf(0, "STATUS=%s", why.c_str());
         return e.exitCode();
     } catch (const std::system_error &e) {
         log::error("{}", e.what());
-        ::sd_notifyf(0, "STATUS=%s", e.what());
+        ::sd_notifyf(0, "STATUS=%s", escapeText(e.what()).c_str());
         return kExitOsErr;
     } catch (const std::exception &e) {
         log::error("{}", e.what());
-        ::sd_notifyf(0, "STATUS=%s", e.what());
+        ::sd_notifyf(0, "STATUS=%s", escapeText(e.what()).c_str());
         return kExitSoftware;
     }
 }

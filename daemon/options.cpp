@@ -4,15 +4,18 @@
 #include <array>
 #include <charconv>
 #include <cstdint>
-#include <fstream>
 #include <functional>
 #include <limits>
+#include <optional>
+#include <unordered_map>
+#include <utility>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "common/errors.h"
 #include "common/units.h"
+#include "config_file.h"
 #include "socket_options.h"
 #include "version.h"
 
@@ -271,33 +274,6 @@ const OptionDef *findOption(std::string_view key)
     return it == defs.end() ? nullptr : &*it;
 }
 
-std::string_view trim(std::string_view s)
-{
-    const auto first = s.find_first_not_of(" \t\r");
-    if (first == std::string_view::npos)
-        return {};
-    const auto last = s.find_last_not_of(" \t\r");
-    return s.substr(first, last - first + 1);
-}
-
-// A value may be quoted to keep leading or trailing spaces: reply-prefix = "server rec: ".
-std::optional<std::string> unquote(std::string_view v)
-{
-    if (v.size() < 2 || v.front() != '"' || v.back() != '"')
-        return std::string(v);
-    std::string out;
-    for (std::size_t i = 1; i + 1 < v.size(); ++i) {
-        if (v[i] == '\\' && i + 2 < v.size()) {
-            out.push_back(v[++i]);
-            continue;
-        }
-        if (v[i] == '"')
-            return std::nullopt;
-        out.push_back(v[i]);
-    }
-    return out;
-}
-
 struct CliOption {
     const OptionDef *def;
     std::vector<std::string> values;
@@ -353,48 +329,37 @@ CommandLine parseCommandLine(int argc, const char *const *argv)
 
 namespace {
 
-void applyConfigFile(Settings &s, const CommandLine &cmd)
+void applyConfigFile(Settings &s, const CommandLine &cmd, bool requireFile)
 {
-    std::ifstream in(cmd.configPath);
-    if (!in) {
-        if (!cmd.configGiven && errno == ENOENT)
-            return; // No file at the default place: built-in defaults.
+    const std::optional<std::string> text = readConfigFile(cmd.configPath);
+    if (!text) {
+        // No file at the default place: built-in defaults, unless one was read before.
+        if (!cmd.configGiven && !requireFile)
+            return;
         throw OptionError(kExitConfig,
-                          fmt::format("{}: cannot open: {}", cmd.configPath, errnoText(errno)));
+                          fmt::format("{}: cannot open: {}", cmd.configPath, errnoText(ENOENT)));
     }
-    std::vector<std::string_view> repeatedSeen;
-    std::string raw;
-    for (unsigned lineNo = 1; std::getline(in, raw); ++lineNo) {
-        const std::string_view line = trim(raw);
-        auto fail = [&](const std::string &why) {
-            return OptionError(kExitConfig, fmt::format("{}:{}: {}", cmd.configPath, lineNo, why));
-        };
-        if (line.empty() || line[0] == '#' || line[0] == ';')
-            continue;
-        if (line.front() == '[') {
-            if (line != "[pisockd]")
-                throw fail(fmt::format("unknown section {} (only [pisockd])", line));
-            continue;
-        }
-        const auto eq = line.find('=');
-        if (eq == std::string_view::npos)
-            throw fail(fmt::format("expected KEY = VALUE, got '{}'", line));
-        std::string key(trim(line.substr(0, eq)));
-        std::replace(key.begin(), key.end(), '_', '-');
-        const OptionDef *def = findOption(key);
-        if (!def)
-            throw fail(fmt::format("unknown key '{}'", key));
-        const auto value = unquote(trim(line.substr(eq + 1)));
-        if (!value)
-            throw fail(fmt::format("{}: unbalanced quotes", key));
-        if (!def->repeatable &&
-            std::find(repeatedSeen.begin(), repeatedSeen.end(), def->name) != repeatedSeen.end())
-            throw fail(fmt::format("{}: given twice", key));
-        repeatedSeen.push_back(def->name);
-        if (auto why = def->apply(s, *value); !why.empty())
-            throw fail(fmt::format("{}: {}", key, why));
-    }
+    applyConfigText(s, *text, cmd.configPath);
+    s.fromFile = true;
 }
+
+// The listen addresses seen so far, by socket (port 0 excepted: each asks for a port of its
+// own). Linear in the number of addresses, whatever a file lists.
+class SocketSet
+{
+public:
+    // The index of an earlier address with the same socket as endpoint, which is number index.
+    std::optional<std::size_t> add(const Endpoint &endpoint, std::size_t index)
+    {
+        if (endpoint.kind == Endpoint::Kind::Inet && endpoint.port == 0)
+            return std::nullopt;
+        const auto [it, added] = seen_.emplace(socketKey(endpoint), index);
+        return added ? std::nullopt : std::optional<std::size_t>(it->second);
+    }
+
+private:
+    std::unordered_map<std::string, std::size_t> seen_;
+};
 
 void checkSettings(const Settings &s)
 {
@@ -405,10 +370,39 @@ void checkSettings(const Settings &s)
 
 } // namespace
 
-Settings loadSettings(const CommandLine &cmd)
+void applyConfigText(Settings &s, std::string_view text, const std::string &name)
+{
+    std::vector<std::string_view> seen;
+    std::vector<std::pair<unsigned, std::string>> listenLines; // as written, for the error
+    SocketSet sockets;
+    for (const ConfigEntry &entry : parseConfigText(text, name)) {
+        auto fail = [&](const std::string &why) {
+            return OptionError(kExitConfig, fmt::format("{}:{}: {}", name, entry.line, why));
+        };
+        std::string key = entry.key;
+        std::replace(key.begin(), key.end(), '_', '-');
+        const OptionDef *def = findOption(key);
+        if (!def)
+            throw fail(fmt::format("unknown key '{}'", key));
+        if (!def->repeatable && std::find(seen.begin(), seen.end(), def->name) != seen.end())
+            throw fail(fmt::format("{}: given twice", key));
+        seen.push_back(def->name);
+        if (auto why = def->apply(s, entry.value); !why.empty())
+            throw fail(fmt::format("{}: {}", key, why));
+        if (def->name != "listen")
+            continue;
+        listenLines.emplace_back(entry.line, entry.value);
+        if (const auto earlier = sockets.add(s.listen.back(), listenLines.size() - 1))
+            throw fail(fmt::format("listen: '{}' is the same socket as '{}' on line {}",
+                                   entry.value, listenLines[*earlier].second,
+                                   listenLines[*earlier].first));
+    }
+}
+
+Settings loadSettings(const CommandLine &cmd, bool requireFile)
 {
     Settings s;
-    applyConfigFile(s, cmd);
+    applyConfigFile(s, cmd, requireFile);
 
     // The command line wins: parse it again, apply what it gave over the file's values.
     CommandLine again;
@@ -425,6 +419,14 @@ Settings loadSettings(const CommandLine &cmd)
         for (const auto &v : opt.values)
             if (auto why = opt.def->apply(s, v); !why.empty())
                 throw OptionError(kExitUsage, fmt::format("--{}: {}", opt.def->name, why));
+        if (opt.def->name != "listen")
+            continue;
+        SocketSet sockets;
+        for (std::size_t i = 0; i < s.listen.size(); ++i)
+            if (const auto earlier = sockets.add(s.listen[i], i))
+                throw OptionError(kExitUsage,
+                                  fmt::format("--listen: '{}' and '{}' are the same socket",
+                                              opt.values[*earlier], opt.values[i]));
     }
     checkSettings(s);
     return s;

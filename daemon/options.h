@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "settings.h"
@@ -36,7 +37,12 @@ struct CommandLine {
 // Parses argv; throws OptionError(64) on an unknown option or a bad value.
 CommandLine parseCommandLine(int argc, const char *const *argv);
 // Defaults, then the configuration file, then the command line. Throws OptionError: 78 for
-// the file, 64 for the command line.
-Settings loadSettings(const CommandLine &cmd);
+// the file, 64 for the command line. requireFile: a file was read before (a reload), so a
+// missing one is an error even at the default place, not the built-in defaults.
+Settings loadSettings(const CommandLine &cmd, bool requireFile = false);
+// Applies the text of a configuration file (named name in errors) to s: every entry, each
+// key at most once (listen, allow and deny may repeat), no listen address twice however it is
+// spelt. Throws OptionError(78) "NAME:LINE: why".
+void applyConfigText(Settings &s, std::string_view text, const std::string &name);
 
 } // namespace pisock

@@ -6,16 +6,7 @@
 
 namespace pisock {
 
-std::optional<ucred> peerCredentials(int fd) noexcept
-{
-    ucred cred{};
-    socklen_t len = sizeof(cred);
-    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || len != sizeof(cred))
-        return std::nullopt;
-    return cred;
-}
-
-PeerHost PeerHost::of(const SocketAddress &peer, const std::optional<ucred> &credentials) noexcept
+PeerHost PeerHost::of(const SocketAddress &peer, const std::optional<PeerCred> &credentials) noexcept
 {
     PeerHost host;
     switch (peer.family()) {

@@ -5,16 +5,11 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <sys/socket.h>
 
 #include "common/address.h"
+#include "peer_cred.h"
 
 namespace pisock {
-
-// The credentials of a unix socket's peer (SO_PEERCRED), read once at accept: the peer's
-// process, user and group when it connected. nullopt for other sockets or if the kernel says
-// nothing.
-std::optional<ucred> peerCredentials(int fd) noexcept;
 
 // Who is behind a connection, for --max-per-host: its IP address (an IPv4-mapped IPv6 address
 // is the IPv4 address, so one host counts once on a dual-stack socket), or for a unix socket
@@ -26,7 +21,8 @@ struct PeerHost {
     std::array<std::uint8_t, 16> bytes{}; // the address, or the uid in the first four
 
     // From an accepted socket's peer address, and for a unix socket its credentials.
-    static PeerHost of(const SocketAddress &peer, const std::optional<ucred> &credentials) noexcept;
+    static PeerHost of(const SocketAddress &peer,
+                       const std::optional<PeerCred> &credentials) noexcept;
     // "192.0.2.1", "2001:db8::1", "uid 1000": how the log names it.
     [[nodiscard]] std::string toString() const;
 

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <malloc.h>
+#include <optional>
 #include <signal.h>
 #include <sys/socket.h>
 #include <system_error>
@@ -15,6 +16,7 @@
 
 #include "common/errors.h"
 #include "log.h"
+#include "peer_cred.h"
 #include "socket_options.h"
 
 namespace pisock {
@@ -81,7 +83,7 @@ bool sameEndpoints(const std::vector<Endpoint> &a, const std::vector<Endpoint> &
 {
     return std::equal(a.begin(), a.end(), b.begin(), b.end(),
                       [](const Endpoint &x, const Endpoint &y) {
-                          return x.toString() == y.toString();
+                          return socketKey(x) == socketKey(y);
                       });
 }
 
@@ -188,22 +190,23 @@ void Server::deny(UniqueFd fd, const std::string &peer) noexcept
 void Server::onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) noexcept
 {
     try {
+        const std::string name = formatPeer(peer);
+        // A unix client is "unix": who it is, the kernel says (SO_PEERCRED). Read once, here,
+        // for whatever needs it.
+        const std::optional<PeerCred> cred = peer.family() == AF_UNIX ? peerCred(fd.get())
+                                                                      : std::nullopt;
         if (!peerAllowed(peer, settings_.allow, settings_.deny)) {
-            deny(std::move(fd), formatAddress(peer));
+            deny(std::move(fd), name);
             return;
         }
-        // Read once, here: a unix client's user is its host (and the log may name it).
-        const auto credentials = peer.family() == AF_UNIX ? peerCredentials(fd.get())
-                                                          : std::nullopt;
-        const PeerHost host = PeerHost::of(peer, credentials);
+        const PeerHost host = PeerHost::of(peer, cred);
         if (const char *why = admit(host)) {
-            refuse(std::move(fd), formatAddress(peer), why);
+            refuse(std::move(fd), name, why);
             return;
         }
         if (peer.family() != AF_UNIX)
             tuneAcceptedSocket(fd.get(), settings_.keepaliveSec);
         const std::uint64_t id = nextId_++;
-        const std::string name = formatAddress(peer);
         auto conn = std::make_unique<Connection>(loop_, std::move(fd), peer, id,
                                                  makeService(name, id), limits_, *this);
         Connection &ref = *conn;
@@ -213,8 +216,9 @@ void Server::onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) no
         connections_.emplace(id, std::move(conn));
         memory_.setHolders(connections_.size());
         ++served_;
-        const log::Peer who{ ref.peer(), id };
-        log::at(log::Level::Info, &who, "connected on {}", from.address());
+        const log::Peer who{ ref.peer(), id, cred ? &*cred : nullptr };
+        log::at(log::Level::Info, &who, "connected on {}{}", from.address(),
+                cred ? fmt::format(" (uid {}, pid {})", cred->uid, cred->pid) : std::string());
         ref.start();
     } catch (const std::bad_alloc &) {
         // fd is closed on the way out (an RST at worst); what was counted is undone.
@@ -434,7 +438,9 @@ void Server::reload() noexcept
         return;
     notifier_.reloading(monotonicUsec());
     try {
-        Settings next = loadSettings(cmd_);
+        // A file that was there at start and is gone now is an error, not the defaults (which
+        // would drop --allow): configuration fails closed.
+        Settings next = loadSettings(cmd_, settings_.fromFile);
         std::string notes;
         if (next.mode != settings_.mode || next.framing != settings_.framing) {
             notes += "; mode and framing apply after a restart";

@@ -37,6 +37,7 @@ struct Settings {
     std::vector<Cidr> allow; // empty: every peer not denied
     std::vector<Cidr> deny; // wins over allow
     SlowClient slowClient = SlowClient::Drop;
+    bool fromFile = false; // a configuration file was read: a reload needs one too
 };
 
 } // namespace pisock

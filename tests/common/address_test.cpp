@@ -98,3 +98,46 @@ TEST_CASE("ports are checked", "[address]")
     CHECK_FALSE(parsePort("80x"));
     CHECK_FALSE(parsePort(""));
 }
+
+TEST_CASE("a unix client is named unix whatever it bound to; IP peers by address", "[address]")
+{
+    SocketAddress u;
+    auto *un = reinterpret_cast<sockaddr_un *>(&u.storage);
+    un->sun_family = AF_UNIX;
+    const char name[] = "\0x\n10.0.0.66:4242: admin says: reboot now\x1b[2K";
+    std::memcpy(un->sun_path, name, sizeof(name) - 1);
+    u.length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + sizeof(name) - 1);
+    CHECK(formatPeer(u) == "unix");
+    std::strcpy(un->sun_path, "/tmp/192.0.2.1:5000");
+    u.length = sizeof(sockaddr_un);
+    CHECK(formatPeer(u) == "unix");
+
+    SocketAddress a;
+    auto *in = reinterpret_cast<sockaddr_in *>(&a.storage);
+    in->sin_family = AF_INET;
+    in->sin_port = htons(5000);
+    in->sin_addr.s_addr = htonl(0xc0000201);
+    a.length = sizeof(*in);
+    CHECK(formatPeer(a) == "192.0.2.1:5000");
+}
+
+TEST_CASE("two spellings of one socket have one key", "[address]")
+{
+    auto key = [](const char *text) {
+        std::string error;
+        auto ep = parseEndpoint(text, error);
+        REQUIRE(ep);
+        return socketKey(*ep);
+    };
+    CHECK(key("9000") == key("[::]:9000"));
+    CHECK(key("*:9000") == key("[::]:9000"));
+    CHECK(key("[0::0]:9000") == key("[::]:9000"));
+    CHECK(key("127.0.0.1:9000") == key("[::ffff:127.0.0.1]:9000"));
+    CHECK(key("[2001:DB8::1]:80") == key("[2001:db8:0::1]:80"));
+    CHECK(key("Pi.Local:80") == key("pi.local:80"));
+    CHECK(key("unix:/run/a.sock") == key("unix:/run//./a.sock"));
+    CHECK(key("0.0.0.0:9000") != key("[::]:9000")); // two sockets: [::] then takes IPv6 only
+    CHECK(key("9000") != key("9001"));
+    CHECK(key("unix:@a") != key("unix:/a"));
+    CHECK(key("unix:@a") != key("unix:@a/"));
+}

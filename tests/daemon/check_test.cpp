@@ -145,11 +145,45 @@ TEST_CASE("holders are named in one phrase", "[check]")
 
 TEST_CASE("a running pisockd or systemd holding the address is not a problem", "[check]")
 {
+    const uid_t me = ::geteuid();
     CHECK(classifyHolders({}) == HolderKind::Other);
-    CHECK(classifyHolders({ { 612, "pigpiod" } }) == HolderKind::Other);
-    CHECK(classifyHolders({ { 700, "pisockd" } }) == HolderKind::RunningDaemon);
-    CHECK(classifyHolders({ { 1, "systemd" } }) == HolderKind::ServiceManager);
-    CHECK(classifyHolders({ { 1, "systemd" }, { 700, "pisockd" } }) == HolderKind::Other);
-    CHECK(classifyHolders({ { 55, "systemd" } }) == HolderKind::Other); // a user's manager
-    CHECK(classifyHolders({ { ::getpid(), "pisockd" } }) == HolderKind::Other);
+    CHECK(classifyHolders({ { 612, "pigpiod", me, false } }) == HolderKind::Other);
+    CHECK(classifyHolders({ { 700, "pisockd", me, true } }) == HolderKind::RunningDaemon);
+    CHECK(classifyHolders({ { 1, "systemd", 0, false } }) == HolderKind::ServiceManager);
+    CHECK(classifyHolders({ { 1, "systemd", 0, false }, { 700, "pisockd", me, true } }) ==
+          HolderKind::Other);
+    CHECK(classifyHolders({ { 55, "systemd", me, false } }) == HolderKind::Other); // a user's
+    CHECK(classifyHolders({ { ::getpid(), "pisockd", me, true } }) == HolderKind::Other);
+}
+
+TEST_CASE("a process is the running daemon by its executable, never by its name", "[check]")
+{
+    const uid_t me = ::geteuid();
+    // Any process can call itself pisockd (PR_SET_NAME).
+    CHECK(classifyHolders({ { 700, "pisockd", me, false } }) == HolderKind::Other);
+    // Our own executable under another name is still us.
+    CHECK(classifyHolders({ { 700, "renamed", me, true } }) == HolderKind::RunningDaemon);
+    // Another user's: only root may take it for the service (its sentence names the user).
+    CHECK(classifyHolders({ { 700, "pisockd", me + 1, true } }) ==
+          (me == 0 ? HolderKind::RunningDaemon : HolderKind::Other));
+}
+
+TEST_CASE("the holder found is this very process: same executable, same user", "[check]")
+{
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    struct stat st {
+    };
+    REQUIRE(::fstat(fd, &st) == 0);
+    const auto holders = findHolders({ static_cast<unsigned long>(st.st_ino) });
+    ::close(fd);
+    REQUIRE(holders.size() == 1);
+    CHECK(holders[0].sameExecutable);
+    CHECK(holders[0].uid == ::geteuid());
+}
+
+TEST_CASE("process names are escaped when described", "[check]")
+{
+    CHECK(describeHolders({ { 9, "\x1b]0;owned\x07" } }) == "\\x1b]0;owned\\x07 (pid 9)");
+    CHECK(describeHolders({ { 9, "a\nb\xe2\x80\xae" } }) == "a\\x0ab\\u202e (pid 9)");
 }

@@ -1,14 +1,17 @@
 #include "daemon/listen_set.h"
 
 #include <arpa/inet.h>
+#include <cerrno>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdexcept>
 #include <string>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <system_error>
 #include <unistd.h>
+#include <vector>
 
 #include "tests/catch.h"
 
@@ -148,4 +151,56 @@ TEST_CASE("adopted sockets must be listening stream sockets", "[listen-set]")
     }
     CHECK(f.set.activated());
     ::close(udp);
+}
+
+TEST_CASE("another spelling of a socket already open keeps it open", "[listen-set]")
+{
+    Fixture f;
+    const std::string a = f.dir + "/a.sock";
+    f.set.open({ parse("unix:" + a) });
+    // Opening it again would fail: it is in use, by this very set.
+    f.set.update({ parse("unix:" + f.dir + "//./a.sock") });
+    CHECK(f.set.size() == 1);
+    CHECK(exists(a));
+}
+
+TEST_CASE("a unix socket file is replaced only when connecting to it is refused", "[listen-set]")
+{
+    Fixture f;
+    const std::string a = f.dir + "/a.sock";
+    {
+        // A file left behind: bound, never listening, closed. Connecting is refused.
+        UniqueFd stale(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_un sun{};
+        sun.sun_family = AF_UNIX;
+        a.copy(sun.sun_path, sizeof(sun.sun_path) - 1);
+        REQUIRE(::bind(stale.get(), reinterpret_cast<sockaddr *>(&sun), sizeof(sun)) == 0);
+    }
+    REQUIRE(exists(a));
+    CHECK_NOTHROW(openListenSocket(parse("unix:" + a)));
+    ::unlink(a.c_str());
+
+    // A live listener whose queue is full: "in use" at once, never a blocking connect().
+    UniqueFd live(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un sun{};
+    sun.sun_family = AF_UNIX;
+    a.copy(sun.sun_path, sizeof(sun.sun_path) - 1);
+    REQUIRE(::bind(live.get(), reinterpret_cast<sockaddr *>(&sun), sizeof(sun)) == 0);
+    REQUIRE(::listen(live.get(), 0) == 0);
+    std::vector<UniqueFd> queued;
+    for (int i = 0; i < 64; ++i) {
+        UniqueFd c(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+        if (::connect(c.get(), reinterpret_cast<sockaddr *>(&sun), sizeof(sun)) != 0)
+            break; // EAGAIN: the queue is full
+        queued.push_back(std::move(c));
+    }
+    try {
+        openListenSocket(parse("unix:" + a));
+        FAIL("took over a live socket");
+    } catch (const std::system_error &e) {
+        CHECK(e.code().value() == EADDRINUSE);
+        CHECK(std::string(e.what()).find("another process listens on it (its queue is full)") !=
+              std::string::npos);
+    }
+    CHECK(exists(a));
 }

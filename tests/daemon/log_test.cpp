@@ -7,17 +7,6 @@
 
 using namespace pisock;
 
-TEST_CASE("control bytes are escaped, tabs and UTF-8 pass", "[log]")
-{
-    CHECK(log::escape("plain text") == "plain text");
-    CHECK(log::escape("a\nb\r") == "a\\x0ab\\x0d");
-    CHECK(log::escape(std::string("nul\0here", 8)) == "nul\\x00here");
-    CHECK(log::escape("\x1b[31mred") == "\\x1b[31mred");
-    CHECK(log::escape("del\x7f") == "del\\x7f");
-    CHECK(log::escape("tab\there") == "tab\there");
-    CHECK(log::escape("caf\xc3\xa9") == "caf\xc3\xa9");
-}
-
 TEST_CASE("a journal entry about a peer has the message, priority and peer fields", "[log]")
 {
     const log::Peer peer{ "192.0.2.1:5000", 42 };
@@ -25,6 +14,30 @@ TEST_CASE("a journal entry about a peer has the message, priority and peer field
     CHECK(fields == std::vector<std::string>{ "MESSAGE=192.0.2.1:5000 #42: connected on [::]:8888",
                                               "PRIORITY=6", "SYSLOG_IDENTIFIER=pisockd",
                                               "PISOCKD_PEER=192.0.2.1:5000", "PISOCKD_CONN=42" });
+}
+
+TEST_CASE("a unix client's entry carries its uid and pid", "[log]")
+{
+    const PeerCred cred{ 4242, 1000, 1000 };
+    const log::Peer peer{ "unix", 7, &cred };
+    const auto fields =
+            log::journalFields(log::Level::Info, "connected on unix:/run/x.sock", &peer);
+    CHECK(fields == std::vector<std::string>{ "MESSAGE=unix #7: connected on unix:/run/x.sock",
+                                              "PRIORITY=6", "SYSLOG_IDENTIFIER=pisockd",
+                                              "PISOCKD_PEER=unix", "PISOCKD_CONN=7",
+                                              "PISOCKD_PEER_UID=1000", "PISOCKD_PEER_PID=4242" });
+}
+
+TEST_CASE("every field value is escaped: controls, C1, bidi controls, invalid UTF-8", "[log]")
+{
+    const log::Peer peer{ "x\x1b]0;t\x07\n", 1 };
+    const auto fields = log::journalFields(log::Level::Debug,
+                                           "message: \x9b"
+                                           "2J\xc2\x9b\xe2\x80\xae\xff 你好\t.",
+                                           &peer);
+    CHECK(fields[0] ==
+          "MESSAGE=x\\x1b]0;t\\x07\\x0a #1: message: \\x9b2J\\u009b\\u202e\\xff 你好\t.");
+    CHECK(fields[3] == "PISOCKD_PEER=x\\x1b]0;t\\x07\\x0a");
 }
 
 TEST_CASE("a journal entry without a peer has no peer fields", "[log]")

@@ -215,3 +215,45 @@ TEST_CASE("broadcast mode and its slow-client policy", "[options]")
         CHECK(std::string(e.what()) == "--slow-client: 'wait' is not one of drop, disconnect");
     }
 }
+
+TEST_CASE("one socket listed twice in any spelling is an error: 78 in the file, 64 on the "
+          "command line",
+          "[options]")
+{
+    ConfFile conf("listen = 9000\nlisten = 127.0.0.1:0\nlisten = 127.0.0.1:0\n"
+                  "listen = [::]:9000\n");
+    try {
+        loadSettings(parse({ "--config", conf.path }));
+        FAIL("no error");
+    } catch (const OptionError &e) {
+        CHECK(e.exitCode() == 78);
+        CHECK(std::string(e.what()) ==
+              conf.path + ":4: listen: '[::]:9000' is the same socket as '9000' on line 1");
+    }
+    try {
+        loadSettings(parse({ "--config", "/dev/null", "--listen", "*:9000", "--listen",
+                             "127.0.0.1:1", "--listen", "[0::0]:9000" }));
+        FAIL("no error");
+    } catch (const OptionError &e) {
+        CHECK(e.exitCode() == 64);
+        CHECK(std::string(e.what()) == "--listen: '*:9000' and '[0::0]:9000' are the same socket");
+    }
+    // Not the same socket: [::] then takes IPv6 only.
+    CHECK(loadSettings(parse({ "--config", "/dev/null", "--listen", "0.0.0.0:9000", "--listen",
+                               "[::]:9000" }))
+                  .listen.size() == 2);
+    // The command line replaces the file's list: no clash between the two.
+    ConfFile one("listen = 9000\n");
+    CHECK(loadSettings(parse({ "--config", one.path, "--listen", "[::]:9000" })).listen.size() ==
+          1);
+}
+
+TEST_CASE("a file read once must be there on reload", "[options]")
+{
+    auto cmd = parse({ "--config", "/nonexistent-but-not-given" });
+    cmd.configGiven = false;
+    CHECK_FALSE(loadSettings(cmd).fromFile);
+    CHECK(exitCodeOf([&] { loadSettings(cmd, true); }) == 78);
+    ConfFile conf("mode = echo\n");
+    CHECK(loadSettings(parse({ "--config", conf.path })).fromFile);
+}

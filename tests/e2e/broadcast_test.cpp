@@ -9,8 +9,10 @@
 #include <netinet/in.h>
 #include <optional>
 #include <poll.h>
+#include <sstream>
 #include <string>
 #include <sys/socket.h>
+#include <thread>
 #include <vector>
 
 #include "tests/catch.h"
@@ -211,9 +213,10 @@ TEST_CASE("three clients: each sees the others' messages as '<peer>: M', the sen
     c.send("\n"); // empty messages are messages
     CHECK(a.readLine() == nc + ": ");
     CHECK(b.readLine() == nc + ": ");
-    c.send(std::string("bytes \x01\xff\0 kept\n", 15));
-    CHECK(a.readLine() == nc + ": " + std::string("bytes \x01\xff\0 kept", 14));
-    CHECK(b.readLine() == nc + ": " + std::string("bytes \x01\xff\0 kept", 14));
+    // Control bytes and invalid UTF-8 reach the others escaped (common/safe_text.h).
+    c.send(std::string("bytes \x01\xff\0 shown, 你好 kept\n", 29));
+    CHECK(a.readLine() == nc + ": bytes \\x01\\xff\\x00 shown, 你好 kept");
+    CHECK(b.readLine() == nc + ": bytes \\x01\\xff\\x00 shown, 你好 kept");
     // Nobody got anything else, its own messages least of all.
     for (Client *x : { &a, &b, &c })
         CHECK_FALSE(x->readLine(300ms));
@@ -527,4 +530,182 @@ TEST_CASE("pisock on a terminal as a chat client: a message arriving mid-typing 
     CHECK(t.wait() == 0);
     CHECK(t.output().find("connection closed by server") != std::string::npos);
     CHECK(t.output().find("replies") == std::string::npos); // no complaint about replies
+}
+
+namespace {
+
+// Real readers of a broadcast, in Python: "lines" reads the socket as a text-mode file does
+// (UTF-8, strict: invalid bytes would end it with an error) and prints the lines seen by
+// universal newlines (readlines(): \n, \r, \r\n) and by str.splitlines() (every Unicode line
+// break); "terminal" feeds the bytes, with \n made \r\n as a terminal's line discipline does
+// (onlcr), to pyte, a VT100/xterm emulator, and prints the rows of the screen. One
+// "KIND<tab>LINE" per line, until the daemon closes the connection.
+constexpr const char *kReaderScript = R"(
+import io, socket, sys
+port, mode = int(sys.argv[1]), sys.argv[2]
+s = socket.create_connection(("127.0.0.1", port))
+s.settimeout(60)
+data = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+out = sys.stdout.buffer
+def show(kind, line):
+    out.write(kind.encode() + b"\t" + line.encode("utf-8", "surrogateescape") + b"\n")
+if mode == "lines":
+    text = data.decode("utf-8")
+    for line in io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", newline=None):
+        show("readline", line.rstrip("\n"))
+    for line in text.splitlines():
+        show("splitlines", line)
+else:
+    import pyte
+    screen = pyte.Screen(400, 100)
+    pyte.ByteStream(screen).feed(data.replace(b"\n", b"\r\n"))
+    for row in screen.display:
+        if row.strip():
+            show("screen", row.rstrip())
+)";
+
+struct Reader {
+    std::thread thread;
+    ProcessResult result;
+
+    Reader(std::uint16_t port, const std::string &mode)
+        : thread([this, port, mode] {
+              result = runProcess(
+                      { python3Path(), "-c", kReaderScript, std::to_string(port), mode }, {}, 120s);
+          })
+    {
+    }
+    ~Reader()
+    {
+        if (thread.joinable())
+            thread.join();
+    }
+    Reader(const Reader &) = delete;
+    Reader &operator=(const Reader &) = delete;
+
+    // The lines of one kind the reader printed, once it has finished.
+    std::vector<std::string> lines(const std::string &kind)
+    {
+        if (thread.joinable())
+            thread.join();
+        std::vector<std::string> found;
+        std::istringstream in(result.out);
+        for (std::string line; std::getline(in, line);)
+            if (line.starts_with(kind + "\t"))
+                found.push_back(line.substr(kind.size() + 1));
+        return found;
+    }
+};
+
+bool pyteAvailable()
+{
+    return runProcess({ python3Path(), "-c", "import pyte" }).status == 0;
+}
+
+} // namespace
+
+TEST_CASE("no reader sees a line that does not start with its sender's prefix: text-mode "
+          "Python, splitlines() and a terminal, in both framings",
+          "[e2e][broadcast]")
+{
+    if (!pyteAvailable()) {
+        std::printf("skipped: %s cannot import pyte (apt install python3-pyte)\n"
+                    "SKIPPED-CASES: 1\n",
+                    python3Path().c_str());
+        return;
+    }
+    const std::string forged = "10.1.2.3:5555: forged";
+    // Each would start a line of its own, or overwrite the prefix on a terminal, if it passed.
+    const std::vector<std::string> attacks = {
+        "hi\r" + forged,
+        "hi\x0b" + forged,
+        "hi\x0c" + forged,
+        "hi\x1c" + forged,
+        "hi\x1d" + forged,
+        "hi\x1e" + forged,
+        "hi\xc2\x85" + forged, // U+0085 NEL
+        "hi\xe2\x80\xa8" + forged, // U+2028
+        "hi\xe2\x80\xa9" + forged, // U+2029
+        "hi\x85" + forged, // a lone 0x85 byte (NEL in Latin-1)
+        "\x1b[2K\r" + forged, // erase the line, back to its start
+        "\x1b[1A\x1b[2K\r" + forged, // up one line, erase it, write there
+        "\x1b[1;1H" + forged, // to the top left corner
+        std::string(40, '\b') + forged,
+        "\xc2\x9b"
+        "2K\r" + forged, // CSI as a UTF-8 C1 control
+        "\x9b"
+        "2K\r" + forged, // CSI as an 8-bit byte
+        "bidi \xe2\x80\xae" + forged,
+    };
+    const std::string chinese = "你好，世界";
+    const std::string gbk = "GBK \xc4\xe3\xba\xc3"; // 你好 from a Windows client's code page
+    for (const char *framing : { "line", "raw" }) {
+        INFO("--framing " << framing);
+        const bool raw = std::string(framing) == "raw";
+        Daemon d(broadcast({ "--framing", framing }));
+        Reader lines(d.port(), "lines");
+        Reader terminal(d.port(), "terminal");
+        Client observer(d.port());
+        REQUIRE(waitForClients(d, 3));
+        Client sender(d.port());
+        REQUIRE(waitForClients(d, 4));
+        const std::string prefix = nameOf(sender) + ": ";
+        std::size_t expected = 0;
+        // One message at a time: in raw framing each is then one read, hence one message.
+        auto say = [&](const std::string &message, std::size_t lineCount) {
+            sender.send(raw ? message : message + "\n");
+            for (std::size_t i = 0; i < lineCount; ++i)
+                REQUIRE(observer.readLine());
+            expected += lineCount;
+        };
+        for (const auto &attack : attacks)
+            say(attack, 1);
+        say("one\r\ntwo", 2); // two lines in raw framing, two messages in line framing
+        say(chinese, 1);
+        say(gbk, 1);
+        CHECK(d.stop() == 0);
+
+        const auto splitlines = lines.lines("splitlines");
+        const auto readline = lines.lines("readline");
+        const auto screen = terminal.lines("screen");
+        CHECK(lines.result.status == 0); // valid UTF-8 throughout: a strict decoder is happy
+        CHECK(lines.result.err.empty());
+        CHECK(terminal.result.status == 0);
+        CHECK(splitlines.size() == expected);
+        CHECK(readline.size() == expected);
+        CHECK(screen.size() == expected);
+        for (const auto *seen : { &splitlines, &readline, &screen })
+            for (const auto &line : *seen) {
+                INFO(line);
+                CHECK(line.starts_with(prefix));
+            }
+        CHECK(std::count(splitlines.begin(), splitlines.end(), prefix + chinese) == 1);
+        CHECK(std::count(screen.begin(), screen.end(), prefix + chinese) == 1);
+        CHECK(std::count(splitlines.begin(), splitlines.end(),
+                         prefix + "GBK \\xc4\\xe3\\xba\\xc3") == 1);
+        CHECK(std::count(splitlines.begin(), splitlines.end(), prefix + "hi\\x0d" + forged) == 1);
+        CHECK(std::count(splitlines.begin(), splitlines.end(), prefix + "two") == 1);
+    }
+}
+
+TEST_CASE("a unix client that binds to a forged name is 'unix #N' to the others",
+          "[e2e][broadcast]")
+{
+    TempDir dir;
+    const std::string sock = dir.path() + "/chat.sock";
+    DaemonOptions unixOnly;
+    unixOnly.socketActivation = false;
+    Daemon d(broadcast({ "--listen", "unix:" + sock }), unixOnly);
+    Client listener(sock, 0);
+    REQUIRE(waitForClients(d, 1));
+    Client forger(connectUnixFrom(sock, std::string("\0x\n10.0.0.66:4242: admin says", 29)));
+    REQUIRE(waitForClients(d, 2));
+    forger.send("reboot now\n");
+    CHECK(listener.readLine() == "unix #2: reboot now");
+    CHECK_FALSE(listener.readLine(300ms));
 }

@@ -3,10 +3,14 @@
 
 #include <algorithm>
 #include <cstring>
+#include <fcntl.h>
 #include <fstream>
+#include <signal.h>
 #include <string>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests/catch.h"
@@ -111,7 +115,77 @@ TEST_CASE("--check beside a running pisockd on the same address passes and says 
     auto r = runProcess({ daemonPath(), "--check", "--listen", "unix:" + sock });
     CHECK(r.status == 0);
     CHECK(r.err.empty());
+    const std::string user = ::geteuid() == 0 ? "user root (uid 0)" : "";
+    INFO(r.out);
     CHECK(r.out.find("unix:" + sock + " is in use by pisockd (pid " + std::to_string(d.pid()) +
-                     "), the running daemon: fine for a reload, not for a second one") !=
+                     "), run by " + user) != std::string::npos);
+    CHECK(r.out.find(", the running daemon: fine for a reload, not for a second one") !=
           std::string::npos);
+}
+
+namespace {
+
+// A child process that calls itself name (PR_SET_NAME, as any process may) and holds the
+// listening socket fd; stopped by PID when this goes.
+class NamedHolder
+{
+public:
+    NamedHolder(const std::string &name, pisock::UniqueFd &fd)
+    {
+        int gate[2];
+        REQUIRE(::pipe2(gate, O_CLOEXEC) == 0);
+        pid_ = ::fork();
+        REQUIRE(pid_ >= 0);
+        if (pid_ == 0) {
+            ::prctl(PR_SET_NAME, name.c_str(), 0, 0, 0);
+            ::close(gate[0]);
+            ::close(gate[1]); // tells the parent the name is set
+            for (;;)
+                ::pause(); // holds fd until killed
+        }
+        ::close(gate[1]);
+        char byte = 0;
+        [[maybe_unused]] auto n = ::read(gate[0], &byte, 1); // EOF once the child is named
+        ::close(gate[0]);
+        fd.reset(); // the child's copy is the only one left
+    }
+    ~NamedHolder()
+    {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+    }
+    NamedHolder(const NamedHolder &) = delete;
+    NamedHolder &operator=(const NamedHolder &) = delete;
+    [[nodiscard]] pid_t pid() const { return pid_; }
+
+private:
+    pid_t pid_ = -1;
+};
+
+} // namespace
+
+TEST_CASE("--check does not take a process that calls itself pisockd for the daemon",
+          "[e2e][check]")
+{
+    auto taken = listenLoopback();
+    const std::string port = std::to_string(localPort(taken.get()));
+    NamedHolder impostor("pisockd", taken);
+    auto r = runProcess(
+            { daemonPath(), "--check", "--config", "/dev/null", "--listen", "127.0.0.1:" + port });
+    CHECK(r.status == 71);
+    CHECK(r.err == "pisockd: port " + port + " on 127.0.0.1 is in use by pisockd (pid " +
+                           std::to_string(impostor.pid()) + ")\n");
+    CHECK(r.out.find("running daemon") == std::string::npos);
+}
+
+TEST_CASE("--check prints a process name that holds escape sequences escaped", "[e2e][check]")
+{
+    auto taken = listenLoopback();
+    const std::string port = std::to_string(localPort(taken.get()));
+    NamedHolder holder("\x1b]0;owned\x07", taken);
+    auto r = runProcess(
+            { daemonPath(), "--check", "--config", "/dev/null", "--listen", "127.0.0.1:" + port });
+    CHECK(r.status == 71);
+    CHECK(r.err == "pisockd: port " + port + " on 127.0.0.1 is in use by \\x1b]0;owned\\x07 (pid " +
+                           std::to_string(holder.pid()) + ")\n");
 }

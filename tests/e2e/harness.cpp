@@ -844,4 +844,47 @@ std::string randomBytes(std::size_t n, unsigned seed)
     return s;
 }
 
+std::optional<std::vector<std::string>> withoutFileOverride()
+{
+    if (::geteuid() != 0)
+        return std::vector<std::string>{};
+    std::vector<std::string> wrapper{ "/usr/bin/setpriv", // util-linux, essential on Debian
+                                      "--bounding-set=-dac_override,-dac_read_search", "--" };
+    // Dropping from the bounding set needs CAP_SETPCAP, which a container may not give.
+    std::vector<std::string> probe = wrapper;
+    probe.emplace_back("/bin/true");
+    if (::access(wrapper[0].c_str(), X_OK) != 0 || runProcess(probe, {}, 10s).status != 0)
+        return std::nullopt;
+    return wrapper;
+}
+
+UniqueFd connectUnixFrom(const std::string &path, std::string_view bindName)
+{
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un own{};
+    own.sun_family = AF_UNIX;
+    const std::size_t n = std::min(bindName.size(), sizeof(own.sun_path));
+    std::memcpy(own.sun_path, bindName.data(), n);
+    if (!fd || ::bind(fd.get(), reinterpret_cast<sockaddr *>(&own),
+                      static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + n)) != 0)
+        die("bind a unix client");
+    sockaddr_un to{};
+    to.sun_family = AF_UNIX;
+    const std::size_t m = std::min(path.size(), sizeof(to.sun_path) - 1);
+    std::memcpy(to.sun_path, path.data(), m);
+    socklen_t length = sizeof(to);
+    if (path.starts_with('@')) { // abstract: the name is exactly its bytes
+        to.sun_path[0] = '\0';
+        length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + m);
+    }
+    if (::connect(fd.get(), reinterpret_cast<sockaddr *>(&to), length) != 0)
+        die("connect to " + path);
+    return fd;
+}
+
+std::string python3Path()
+{
+    return "/usr/bin/python3";
+}
+
 } // namespace pisock::test

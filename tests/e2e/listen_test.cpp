@@ -3,12 +3,17 @@
 #include <regex>
 #include <signal.h>
 #include <string>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
+#include <vector>
 
 #include "tests/catch.h"
 #include "tests/e2e/harness.h"
 
 using namespace pisock::test;
+using pisock::UniqueFd;
 
 namespace {
 
@@ -123,4 +128,122 @@ TEST_CASE("the configuration file sets options and the command line wins", "[e2e
         c.send("x\n");
         CHECK(c.readLine() == "cli: x");
     }
+}
+
+namespace {
+
+// A unix socket another process (this test) listens on, its queue full: a blocking connect()
+// to it would wait until the test accepts, which it never does.
+struct FullUnixListener {
+    UniqueFd fd{ ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0) };
+    std::vector<UniqueFd> queued;
+
+    explicit FullUnixListener(const std::string &path)
+    {
+        sockaddr_un sun{};
+        sun.sun_family = AF_UNIX;
+        path.copy(sun.sun_path, sizeof(sun.sun_path) - 1);
+        REQUIRE(::bind(fd.get(), reinterpret_cast<sockaddr *>(&sun), sizeof(sun)) == 0);
+        REQUIRE(::listen(fd.get(), 0) == 0);
+        for (int i = 0; i < 64; ++i) {
+            UniqueFd c(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+            if (::connect(c.get(), reinterpret_cast<sockaddr *>(&sun), sizeof(sun)) != 0)
+                return; // EAGAIN: the queue is full
+            queued.push_back(std::move(c));
+        }
+        FAIL("the listen queue never filled");
+    }
+};
+
+} // namespace
+
+TEST_CASE("a unix socket whose queue is full is in use: start and --check answer at once, a "
+          "reload is rejected and the loop goes on",
+          "[e2e][listen]")
+{
+    TempDir dir;
+    const std::string path = dir.path() + "/busy.sock";
+    FullUnixListener busy(path);
+    const std::string reason = "cannot listen on unix:" + path +
+                               ": another process listens on it (its queue is full): Address "
+                               "already in use";
+
+    const auto start = Clock::now();
+    auto r = runProcess({ daemonPath(), "--config", "/dev/null", "--listen", "unix:" + path }, {},
+                        10s);
+    CHECK(r.status == 71);
+    CHECK(r.err.find(reason) != std::string::npos);
+    r = runProcess({ daemonPath(), "--check", "--config", "/dev/null", "--listen", "unix:" + path },
+                   {}, 10s);
+    CHECK(r.status == 71);
+    CHECK(r.err.find("unix:" + path + " is in use by ") != std::string::npos);
+    CHECK(Clock::now() - start < 5s); // neither waited on the full queue
+
+    const std::string conf = dir.write("pisockd.conf", "listen = 127.0.0.1:0\n");
+    Daemon d({ "--config", conf }, noActivation());
+    const auto port = loggedPort(d, "127.0.0.1");
+    dir.write("pisockd.conf", "listen = 127.0.0.1:0\nlisten = unix:" + path + "\n");
+    REQUIRE(d.reload(5s)); // READY=1 after the rejected reload: the loop did not freeze
+    CHECK(d.waitForLog("reload rejected, old settings kept: " + reason));
+    Client c(port);
+    c.send("alive\n");
+    CHECK(c.readLine() == "server rec: alive");
+    c.close();
+    CHECK(::access(path.c_str(), F_OK) == 0); // never unlinked
+    CHECK(d.stop(SIGTERM, 5s) == 0);
+}
+
+TEST_CASE("a socket file this daemon may not connect to is in use, never replaced", "[e2e][listen]")
+{
+    const auto wrapper = withoutFileOverride();
+    if (!wrapper) {
+        std::printf(
+                "skipped: as root, setpriv cannot drop CAP_DAC_OVERRIDE here: cannot be refused a socket\n"
+                "SKIPPED-CASES: 1\n");
+        return;
+    }
+    // Another service's live socket: another user's, mode 0600, in a directory anyone may
+    // write to. (Not root: a socket of our own, mode 0.)
+    TempDir dir;
+    REQUIRE(::chmod(dir.path().c_str(), 0777) == 0);
+    const std::string path = dir.path() + "/service.sock";
+    UniqueFd service(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un sun{};
+    sun.sun_family = AF_UNIX;
+    path.copy(sun.sun_path, sizeof(sun.sun_path) - 1);
+    REQUIRE(::bind(service.get(), reinterpret_cast<sockaddr *>(&sun), sizeof(sun)) == 0);
+    REQUIRE(::listen(service.get(), 16) == 0);
+    if (::geteuid() == 0) {
+        REQUIRE(::chown(path.c_str(), 65534, 65534) == 0);
+        REQUIRE(::chmod(path.c_str(), 0600) == 0);
+    } else {
+        REQUIRE(::chmod(path.c_str(), 0) == 0);
+    }
+
+    std::vector<std::string> argv = *wrapper;
+    argv.insert(argv.end(), { daemonPath(), "--config", "/dev/null", "--listen", "unix:" + path });
+    const auto r = runProcess(argv, {}, 10s);
+    CHECK(r.status == 71);
+    CHECK(r.err.find("cannot listen on unix:" + path +
+                     ": a socket file is there and a test connection to it failed, so it may be "
+                     "in use (pisockd replaces only a file that refuses connections): "
+                     "Permission denied") != std::string::npos);
+    // The service still has its socket and its clients.
+    REQUIRE(::chmod(path.c_str(), 0666) == 0);
+    Client client(path, 0);
+    CHECK(acceptWithin(service.get(), 5s));
+}
+
+TEST_CASE("an abstract unix socket works and is warned about: it has no permissions",
+          "[e2e][listen]")
+{
+    const std::string name = "@pisockd-test-" + std::to_string(::getpid());
+    Daemon d({ "--listen", "unix:" + name }, noActivation());
+    CHECK(d.waitForLog("warning unix:" + name +
+                       " is an abstract unix socket: it has no file permissions, so any process "
+                       "in this network namespace can connect to it (--allow and --deny do not "
+                       "apply to unix sockets)\n"));
+    Client c(connectUnixFrom(name, {}));
+    c.send("abstract\n");
+    CHECK(c.readLine() == "server rec: abstract");
 }

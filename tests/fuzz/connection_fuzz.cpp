@@ -4,17 +4,26 @@
 // - reply mode, line framing: exactly one reply per message, in order (line_model.h), and
 //   nothing after quit; echo: every byte back, in order; raw framing: the shape of replies;
 // - buffered output and input stay within the limits at every step;
-// - after the peer's half-close the connection sends everything and closes, in bounded time.
+// - after the peer's half-close the connection sends everything and closes, in bounded time;
+// - the peer's address, chosen by the input (a unix client may bind to any name, including
+//   newlines and escapes), names it "unix" or by its IP address, and no log field about it,
+//   with any message text, holds a control character or invalid UTF-8.
 
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <fuzzer/FuzzedDataProvider.h>
 #include <memory>
+#include <netinet/in.h>
 #include <string>
+#include <string_view>
 #include <sys/socket.h>
+#include <sys/un.h>
 
+#include "common/address.h"
+#include "common/safe_text.h"
 #include "daemon/connection.h"
 #include "daemon/line_service.h"
 #include "daemon/log.h"
@@ -96,6 +105,56 @@ struct Harness : ConnectionOwner {
     }
 };
 
+// A peer address as accept() could return it: a unix client bound to any name (a path, an
+// abstract name of any bytes, or none), or any IPv4 or IPv6 address and port.
+SocketAddress peerAddress(FuzzedDataProvider &input)
+{
+    SocketAddress addr;
+    switch (input.ConsumeIntegralInRange<int>(0, 2)) {
+    case 0: {
+        auto *un = reinterpret_cast<sockaddr_un *>(&addr.storage);
+        un->sun_family = AF_UNIX;
+        const std::string name = input.ConsumeRandomLengthString(sizeof(un->sun_path));
+        std::memcpy(un->sun_path, name.data(), name.size());
+        addr.length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size());
+        break;
+    }
+    case 1: {
+        auto *in = reinterpret_cast<sockaddr_in *>(&addr.storage);
+        in->sin_family = AF_INET;
+        in->sin_port = input.ConsumeIntegral<std::uint16_t>();
+        in->sin_addr.s_addr = input.ConsumeIntegral<std::uint32_t>();
+        addr.length = sizeof(*in);
+        break;
+    }
+    default: {
+        auto *in6 = reinterpret_cast<sockaddr_in6 *>(&addr.storage);
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = input.ConsumeIntegral<std::uint16_t>();
+        for (auto &b : in6->sin6_addr.s6_addr)
+            b = input.ConsumeIntegral<std::uint8_t>();
+        addr.length = sizeof(*in6);
+        break;
+    }
+    }
+    return addr;
+}
+
+// The journal fields of a debug line about this peer with what it sent as the message:
+// escaped, one line each, valid UTF-8 (the stderr line is built from the same escaped parts).
+void checkLogFields(const std::string &name, const std::string &sent)
+{
+    const log::Peer who{ name, 1 };
+    for (const auto &field : log::journalFields(log::Level::Debug, "message: " + sent, &who)) {
+        for (std::string_view rest = field; !rest.empty();) {
+            const Utf8Char c = decodeUtf8(rest);
+            check(c.length != 0, "invalid UTF-8 in a log field");
+            check(!isUnsafeCodePoint(c.code) && c.code != '\n', "control in a log field");
+            rest.remove_prefix(c.length);
+        }
+    }
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size)
@@ -129,18 +188,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
         ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
         ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
     }
-    SocketAddress addr;
-    addr.storage.ss_family = AF_UNIX;
-    addr.length = sizeof(sa_family_t);
+    const SocketAddress addr = peerAddress(input);
+    const std::string name = formatPeer(addr); // as the server names a client
+    check(addr.family() != AF_UNIX || name == "unix", "a unix client named by what it bound to");
     std::unique_ptr<Service> service;
     if (kind == Kind::Echo)
         service = std::make_unique<EchoService>();
     else
         service = std::make_unique<LineService>(
-                h.config, kind == Kind::ReplyRaw ? Framing::Raw : Framing::Line, "fuzz", 1);
+                h.config, kind == Kind::ReplyRaw ? Framing::Raw : Framing::Line, name, 1);
     h.owned = std::make_unique<Connection>(h.loop, UniqueFd(fds[0]), addr, 1, std::move(service),
                                            h.limits, h);
     h.conn = h.owned.get();
+    check(h.conn->peer() == name, "the connection names its peer otherwise");
     if (!h.conn->start())
         return 0;
 
@@ -167,6 +227,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
     }
     check(h.closed && h.peerEof, "no close after the peer's half-close");
     h.loop.runOnce(0); // destroys the retired connection
+    checkLogFields(name, h.sent);
 
     switch (kind) {
     case Kind::Echo:

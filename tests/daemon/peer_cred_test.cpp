@@ -1,0 +1,29 @@
+#include "daemon/peer_cred.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/unique_fd.h"
+#include "tests/catch.h"
+
+using namespace pisock;
+
+TEST_CASE("a unix socket's peer is the process that connected, as the kernel says", "[peer-cred]")
+{
+    int fds[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
+    const UniqueFd a(fds[0]);
+    const UniqueFd b(fds[1]);
+    const auto cred = peerCred(a.get());
+    REQUIRE(cred);
+    CHECK(cred->pid == ::getpid());
+    CHECK(cred->uid == ::geteuid());
+    CHECK(cred->gid == ::getegid());
+}
+
+TEST_CASE("other sockets have no peer credentials", "[peer-cred]")
+{
+    const UniqueFd tcp(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    CHECK_FALSE(peerCred(tcp.get()));
+    CHECK_FALSE(peerCred(-1));
+}
