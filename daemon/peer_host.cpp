@@ -6,7 +6,8 @@
 
 namespace pisock {
 
-PeerHost PeerHost::of(const SocketAddress &peer, const std::optional<PeerCred> &credentials) noexcept
+PeerHost PeerHost::of(const SocketAddress &peer,
+                      const std::optional<PeerCred> &credentials) noexcept
 {
     PeerHost host;
     switch (peer.family()) {
