@@ -10,6 +10,7 @@
 #include "common/unique_fd.h"
 #include "connection.h"
 #include "event_loop.h"
+#include "framing_hint.h"
 #include "line_service.h"
 #include "listen_set.h"
 #include "listener.h"
@@ -57,6 +58,7 @@ private:
     void closeIdle(std::uint64_t now) noexcept;
     void checkFdLimit() noexcept;
     void onTick() noexcept;
+    void hintRawFraming(std::uint64_t now) noexcept;
     // Closes every connection now and ends the loop (shutdown deadline, second signal).
     void closeAll(const char *reason) noexcept;
     void updateStatus() noexcept;
@@ -65,6 +67,7 @@ private:
     EventLoop &loop_;
     CommandLine cmd_;
     Settings settings_;
+    FramingHint framingHint_; // clients whose first line never ends (line framing)
     ReplyConfig reply_; // shared by every LineService
     ConnectionLimits limits_; // shared by every Connection
     BroadcastConfig broadcast_; // shared by the hub
