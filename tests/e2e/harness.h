@@ -238,4 +238,8 @@ UniqueFd closedLoopbackPort();
 
 std::string randomBytes(std::size_t n, unsigned seed = 1);
 
+// Reports the current test case skipped, and why, the way scripts/test-summary counts and
+// shows it ("SKIPPED-CASES: 1: why", one line). Call it, then return from the test case.
+void skipCase(const std::string &why);
+
 } // namespace pisock::test
