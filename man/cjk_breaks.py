@@ -11,6 +11,7 @@ space. So, outside preformatted blocks:
   bracket or quote, and except before a closing punctuation mark, which never starts a line;
 - the page is set ragged-right (.ad l): a justified line of Chinese has no spaces to
   stretch ("cannot adjust line").
+The NAME section is left as it is: mandb and lexgrog read it as the page's whatis line.
 
     cjk_breaks.py SCDOC INPUT.scd OUTPUT
 """
@@ -53,12 +54,16 @@ def main(scdoc, source, output):
             out.append(".ad l")
     lines = []
     preformatted = False
+    name_section = False
     for line in out:
         if line.startswith(".nf"):
             preformatted = True
         elif line.startswith(".fi"):
             preformatted = False
-        lines.append(line if preformatted or not is_text(line) else breakable(line))
+        elif line.startswith(".SH"):
+            name_section = line.split(None, 1)[1:] in (["NAME"], ["名称"])
+        keep = preformatted or name_section or not is_text(line)
+        lines.append(line if keep else breakable(line))
     with open(output, "w", encoding="utf-8") as f:
         f.write("\n".join(lines))
 
