@@ -7,12 +7,13 @@
 #   tests/system/fresh_root.sh run [SUITE]    time from nothing to pisockd's first log line
 #   tests/system/fresh_root.sh test [SUITE]   scripts/test, its summary and exit status
 # PISOCK_FRESH_ROOT=DIR keeps the root in DIR (reused if there) instead of a temporary one.
+# PISOCK_TEST_SUITES and PISOCK_FUZZ_SECONDS are passed on to scripts/test.
 set -u
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 . "$repo/tests/system/container.sh"
 what=${1:-run}
 suite=${2:-bookworm}
-case $what in run | test) ;; *) sed -n '2,12s/^# \{0,1\}//p' "$0" >&2 && exit 2 ;; esac
+case $what in run | test) ;; *) sed -n '2,13s/^# \{0,1\}//p' "$0" >&2 && exit 2 ;; esac
 if why=$(container_unavailable); then
     echo "fresh_root: $why" >&2
     exit 1
@@ -37,7 +38,9 @@ echo "fresh_root: $(du -sh "$root" | cut -f1) root; $(nproc) CPUs, load $(cut -d
 inside() { # CMD...: in the root, at /src
     systemd-nspawn -q -D "$root" --register=no --keep-unit --pipe --chdir=/src \
         env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-        HOME=/root DEBIAN_FRONTEND=noninteractive "$@"
+        HOME=/root DEBIAN_FRONTEND=noninteractive \
+        ${PISOCK_TEST_SUITES:+PISOCK_TEST_SUITES="$PISOCK_TEST_SUITES"} \
+        ${PISOCK_FUZZ_SECONDS:+PISOCK_FUZZ_SECONDS="$PISOCK_FUZZ_SECONDS"} "$@"
 }
 
 if [ "$what" = test ]; then
