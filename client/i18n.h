@@ -4,7 +4,9 @@
 // "pisock" (po/; docs/TRANSLATING.md says how to add a message and update the translations).
 // Only pisock: pisockd's log lines stay in English, so that they can be searched for.
 
+#include <cstddef>
 #include <string>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -33,5 +35,9 @@ template<typename... Args> std::string trf(const char *msgid, const Args &...arg
 // The text of an errno value in the user's language (strerror()); the daemon's errnoText()
 // stays in English.
 std::string localErrnoText(int err);
+
+// The columns text takes on a terminal in the current locale: two for a Chinese character,
+// none for a combining mark, one for a byte that is not a character.
+std::size_t displayWidth(std::string_view text);
 
 } // namespace pisock

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <unistd.h>
 #include <utility>
 
@@ -67,9 +68,34 @@ struct Arguments {
     bool ipv6 = false;
 };
 
+// CLI11's layout of an option's line, with its columns counted as a terminal shows them:
+// CLI11 counts bytes, and a translated "Excludes:" in the left column pushed the right one.
+class WideFormatter : public CLI::Formatter
+{
+public:
+    std::string make_option(const CLI::Option *opt, bool isPositional) const override
+    {
+        const std::string name = "  " + make_option_name(opt, isPositional) + make_option_opts(opt);
+        const std::string desc = make_option_desc(opt);
+        const std::size_t width = get_column_width();
+        const std::size_t used = displayWidth(name);
+        std::string out = name;
+        if (!desc.empty()) {
+            out += used >= width ? "\n" + std::string(width, ' ') : std::string(width - used, ' ');
+            for (const char c : desc) {
+                out += c;
+                if (c == '\n')
+                    out += std::string(width, ' ');
+            }
+        }
+        return out + "\n";
+    }
+};
+
 // CLI11's own words in --help, and the group names, in the user's language.
 void translateHelp(CLI::App &app)
 {
+    app.formatter(std::make_shared<WideFormatter>());
     const auto formatter = app.get_formatter();
     formatter->label("Usage", tr("Usage"));
     formatter->label("OPTIONS", tr("OPTIONS"));

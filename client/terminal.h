@@ -59,8 +59,4 @@ std::string historyPath();
 // text with control characters shown as ^X (a line from a peer must not drive the terminal).
 std::string visible(std::string_view text);
 
-// The columns text takes on a terminal in the current locale: two for a Chinese character,
-// none for a combining mark, one for a byte that is not a character.
-std::size_t displayWidth(std::string_view text);
-
 } // namespace pisock
