@@ -19,11 +19,11 @@
 #include <fmt/format.h>
 
 #include "common/buffer.h"
-#include "common/errors.h"
 #include "common/line_codec.h"
 #include "common/unique_fd.h"
 #include "common/units.h"
 #include "connect.h"
+#include "i18n.h"
 
 namespace pisock {
 
@@ -124,7 +124,8 @@ void Runner::fail(Conn &c, std::size_t index, int status, const std::string &why
     if (r_.status == kStatusOk)
         r_.status = status;
     if (r_.firstError.empty())
-        r_.firstError = fmt::format("connection {}: {}", index + 1, why);
+        r_.firstError = trf("connection {number}: {error}", fmt::arg("number", index + 1),
+                            fmt::arg("error", why));
     c.dead = true;
     c.inFlight = 0;
     c.fd.reset();
@@ -161,7 +162,8 @@ void Runner::flush(Conn &c, std::size_t index)
                 break;
             if (errno == EINTR)
                 continue;
-            fail(c, index, kStatusNetwork, fmt::format("send: {}", errnoText(errno)));
+            fail(c, index, kStatusNetwork,
+                 trf("send: {reason}", fmt::arg("reason", localErrnoText(errno))));
             return;
         }
         c.outPos += static_cast<std::size_t>(n);
@@ -176,12 +178,12 @@ void Runner::flush(Conn &c, std::size_t index)
 void Runner::onReply(Conn &c, std::size_t index, std::string_view reply, std::size_t wireBytes)
 {
     if (c.inFlight == 0) {
-        fail(c, index, kStatusBadReply, "a reply to a message never sent");
+        fail(c, index, kStatusBadReply, tr("a reply to a message never sent"));
         return;
     }
     if (reply != templates_.reply[c.nextReply % kTemplates]) {
         fail(c, index, kStatusBadReply,
-             fmt::format("reply {} differs from what was sent", c.nextReply + 1));
+             trf("reply {number} differs from what was sent", fmt::arg("number", c.nextReply + 1)));
         return;
     }
     const std::uint64_t sent = c.sentAt[c.ringHead];
@@ -212,9 +214,10 @@ void Runner::onReadable(Conn &c, std::size_t index)
         if (n <= 0) {
             if (c.inFlight > 0 || sending_) {
                 if (n == 0)
-                    fail(c, index, kStatusClosedEarly, "server closed the connection");
+                    fail(c, index, kStatusClosedEarly, tr("server closed the connection"));
                 else
-                    fail(c, index, kStatusNetwork, fmt::format("recv: {}", errnoText(errno)));
+                    fail(c, index, kStatusNetwork,
+                         trf("recv: {reason}", fmt::arg("reason", localErrnoText(errno))));
             } else {
                 c.fd.reset();
                 c.dead = true;
@@ -261,7 +264,7 @@ BenchResult Runner::run()
 {
     if (!epoll_) {
         r_.status = kStatusNetwork;
-        r_.firstError = fmt::format("epoll_create1: {}", errnoText(errno));
+        r_.firstError = trf("epoll_create1: {reason}", fmt::arg("reason", localErrnoText(errno)));
         return std::move(r_);
     }
     // Resolved once: 500 connections do not ask DNS 500 times.
@@ -329,7 +332,8 @@ BenchResult Runner::run()
                 continue;
             busy = true;
             if (now_ - c.lastProgressNs > timeoutNs) {
-                fail(c, i, kStatusTimeout, fmt::format("no reply for {:.1f} s", o_.timeoutSec));
+                fail(c, i, kStatusTimeout,
+                     trf("no reply for {seconds:.1f} s", fmt::arg("seconds", o_.timeoutSec)));
             }
         }
         progress();
@@ -375,7 +379,8 @@ int runBenchCommand(const BenchOptions &options)
     if (r.status != kStatusOk)
         std::fprintf(stderr, "pisock bench: %s\n", r.firstError.c_str());
     else if (r.messages == 0) {
-        std::fputs("pisock bench: no reply was measured (duration too short?)\n", stderr);
+        std::fprintf(stderr, "pisock bench: %s\n",
+                     tr("no reply was measured (duration too short?)"));
         return kStatusTimeout;
     }
     return r.status;

@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include "common/errors.h"
+#include "i18n.h"
 #include "options.h"
 
 namespace pisock {
@@ -74,12 +74,12 @@ std::optional<std::vector<SocketAddress>> resolve(const Endpoint &endpoint, int 
     const std::string port = std::to_string(endpoint.port);
     const int rc = ::getaddrinfo(endpoint.host.c_str(), port.c_str(), &hints, &list);
     if (rc != 0) {
-        const std::string why = rc == EAI_SYSTEM ? errnoText(errno) : ::gai_strerror(rc);
-        failure = { kStatusNetwork, "cannot resolve '" + endpoint.host + "'" +
-                                            (family == AF_INET    ? " (IPv4)"
-                                             : family == AF_INET6 ? " (IPv6)"
-                                                                  : "") +
-                                            ": " + why };
+        const std::string why = rc == EAI_SYSTEM ? localErrnoText(errno) : ::gai_strerror(rc);
+        const char *format = family == AF_INET    ? "cannot resolve '{host}' (IPv4): {reason}"
+                             : family == AF_INET6 ? "cannot resolve '{host}' (IPv6): {reason}"
+                                                  : "cannot resolve '{host}': {reason}";
+        failure = { kStatusNetwork,
+                    trf(format, fmt::arg("host", endpoint.host), fmt::arg("reason", why)) };
         return std::nullopt;
     }
     std::vector<SocketAddress> addresses;
@@ -100,7 +100,7 @@ UniqueFd connectAny(const std::vector<SocketAddress> &addresses,
                     Failure &failure)
 {
     bool allTimedOut = !addresses.empty();
-    std::string lastError = "no address to connect to";
+    std::string lastError = tr("no address to connect to");
     for (const auto &address : addresses) {
         UniqueFd fd(::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
         int err = fd ? 0 : errno;
@@ -123,13 +123,15 @@ UniqueFd connectAny(const std::vector<SocketAddress> &addresses,
         }
         const std::string where = address.family() == AF_UNIX || formatAddress(address) == name
                                           ? name
-                                          : name + " (" + formatAddress(address) + ")";
-        if (err == ETIMEDOUT) {
-            lastError = "cannot connect to " + where + ": " +
-                        (timeout ? "no answer within " + formatDuration(*timeout) : errnoText(err));
+                                          : trf("{server} ({address})", fmt::arg("server", name),
+                                                fmt::arg("address", formatAddress(address)));
+        if (err == ETIMEDOUT && timeout) {
+            lastError = trf("cannot connect to {server}: no answer within {time}",
+                            fmt::arg("server", where), fmt::arg("time", formatDuration(*timeout)));
         } else {
-            allTimedOut = false;
-            lastError = "cannot connect to " + where + ": " + errnoText(err);
+            allTimedOut = allTimedOut && err == ETIMEDOUT;
+            lastError = trf("cannot connect to {server}: {reason}", fmt::arg("server", where),
+                            fmt::arg("reason", localErrnoText(err)));
         }
     }
     failure = { allTimedOut ? kStatusTimeout : kStatusNetwork, lastError };

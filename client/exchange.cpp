@@ -4,8 +4,8 @@
 #include <poll.h>
 #include <sys/socket.h>
 
-#include "common/errors.h"
 #include "common/units.h"
+#include "i18n.h"
 #include "options.h"
 
 namespace pisock {
@@ -138,7 +138,9 @@ void Exchange::readSome(Clock::time_point now)
         if (n < 0 && errno == EAGAIN)
             return;
         if (n < 0) {
-            fail(kStatusNetwork, "connection to " + name_ + " lost: " + errnoText(errno));
+            fail(kStatusNetwork,
+                 trf("connection to {server} lost: {reason}", fmt::arg("server", name_),
+                     fmt::arg("reason", localErrnoText(errno))));
             return;
         }
         if (n == 0) {
@@ -167,8 +169,8 @@ void Exchange::decode(Clock::time_point now)
             deliver(message, now);
             break;
         case LineCodec::Result::TooLong:
-            sink_.warning("a reply longer than " + std::to_string(kMaxReply) +
-                          " bytes was discarded");
+            sink_.warning(trf("a reply longer than {bytes} bytes was discarded",
+                              fmt::arg("bytes", kMaxReply)));
             deliver(std::nullopt, now); // answered, even if not shown
             break;
         case LineCodec::Result::NeedMore:
@@ -222,11 +224,11 @@ void Exchange::update()
     if (peerEof_) {
         const std::size_t unsent = waiting_.size();
         if (outstanding_ + unsent == 0 && !finishing_)
-            fail(kStatusClosedEarly, "the server closed the connection");
+            fail(kStatusClosedEarly, tr("the server closed the connection"));
         else
-            fail(kStatusClosedEarly, "the server closed the connection after " +
-                                             std::to_string(replies_) + " of " +
-                                             std::to_string(sent_ + unsent) + " replies");
+            fail(kStatusClosedEarly,
+                 trf("the server closed the connection after {replies} of {messages} replies",
+                     fmt::arg("replies", replies_), fmt::arg("messages", sent_ + unsent)));
     }
 }
 
@@ -246,12 +248,15 @@ void Exchange::checkTimeout(Clock::time_point now)
     if (!due || now < *due)
         return;
     if (counting())
-        fail(kStatusTimeout, "no reply from " + name_ + " within " + formatDuration(*timeout_) +
-                                     " (" + std::to_string(replies_) + " of " +
-                                     std::to_string(sent_) + " replies received)");
+        fail(kStatusTimeout,
+             trf("no reply from {server} within {time} ({replies} of {messages} replies "
+                 "received)",
+                 fmt::arg("server", name_), fmt::arg("time", formatDuration(*timeout_)),
+                 fmt::arg("replies", replies_), fmt::arg("messages", sent_)));
     else
-        fail(kStatusTimeout, "nothing from " + name_ + " within " + formatDuration(*timeout_) +
-                                     " after the end of input");
+        fail(kStatusTimeout,
+             trf("nothing from {server} within {time} after the end of input",
+                 fmt::arg("server", name_), fmt::arg("time", formatDuration(*timeout_))));
 }
 
 int Exchange::pollTimeoutMs(Clock::time_point now) const

@@ -8,6 +8,7 @@
 #include "bench.h"
 #include "connect.h"
 #include "exchange.h"
+#include "i18n.h"
 #include "options.h"
 #include "pipe.h"
 #include "status.h"
@@ -53,6 +54,7 @@ int main(int argc, char **argv)
     // SIGPIPE stays as it is: `pisock | head -1` ends quietly like cat when the reader goes
     // away. The socket is written with MSG_NOSIGNAL, so a server that leaves never kills us.
     try {
+        setUpLocale();
         const CommandLine cmd = parseCommandLine(argc, argv);
         if (cmd.exitNow)
             return kStatusOk;
@@ -63,7 +65,8 @@ int main(int argc, char **argv)
         std::fprintf(stderr, "pisock: %s\n", e.what());
         return kStatusUsage;
     } catch (const std::exception &e) {
-        std::fprintf(stderr, "pisock: internal error: %s\n", e.what());
+        std::fprintf(stderr, "pisock: %s\n",
+                     trf("internal error: {reason}", fmt::arg("reason", e.what())).c_str());
         return kStatusNetwork;
     }
 }

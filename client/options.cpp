@@ -4,27 +4,19 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <unistd.h>
+#include <utility>
 
 #include <CLI/CLI.hpp>
 
 #include "common/units.h"
+#include "i18n.h"
 #include "version.h"
 
 namespace pisock {
 
 namespace {
-
-constexpr const char *kFooter =
-        R"(Addresses: HOST, HOST PORT, HOST:PORT, [IPV6]:PORT, PORT (on localhost), unix:/PATH.
-On a terminal pisock prompts and keeps a history; otherwise it sends every line of its input
-without waiting and prints the replies in order. For a pisockd in broadcast mode (a chat: the
-sender gets nothing back) add --no-replies.
-
-Exit status: 0 all replies received, 1 network error (refused, reset, unknown host),
-2 usage, 3 timeout, 4 server closed the connection before all replies,
-5 a wrong reply (pisock bench).
-)";
 
 std::optional<Endpoint> hostAndPort(std::string host, std::string_view portText, std::string &error)
 {
@@ -32,12 +24,13 @@ std::optional<Endpoint> hostAndPort(std::string host, std::string_view portText,
         host = host.substr(1, host.size() - 2);
     if (host.empty() || host.starts_with("unix:") ||
         (host.find(':') != std::string::npos && host.find(':') == host.rfind(':'))) {
-        error = "'" + host + "' is not a host name or address (give the port once)";
+        error = trf("'{host}' is not a host name or address (give the port once)",
+                    fmt::arg("host", host));
         return std::nullopt;
     }
     const auto port = parsePort(portText);
     if (!port || *port == 0) {
-        error = "invalid port '" + std::string(portText) + "'";
+        error = trf("invalid port '{port}'", fmt::arg("port", portText));
         return std::nullopt;
     }
     return Endpoint{ Endpoint::Kind::Inet, std::move(host), *port, {} };
@@ -54,7 +47,7 @@ std::optional<Endpoint> oneArgument(const std::string &text, std::string &error)
         if (!ep)
             return std::nullopt;
         if (ep->kind == Endpoint::Kind::Inet && ep->port == 0) {
-            error = "port 0 is not a port to connect to";
+            error = tr("port 0 is not a port to connect to");
             return std::nullopt;
         }
         if (ep->kind == Endpoint::Kind::Inet && ep->host.empty())
@@ -75,37 +68,122 @@ struct Arguments {
     bool ipv6 = false;
 };
 
+// CLI11's layout of an option's line, with its columns counted as a terminal shows them:
+// CLI11 counts bytes, and a translated "Excludes:" in the left column pushed the right one.
+class WideFormatter : public CLI::Formatter
+{
+public:
+    std::string make_option(const CLI::Option *opt, bool isPositional) const override
+    {
+        const std::string name = "  " + make_option_name(opt, isPositional) + make_option_opts(opt);
+        const std::string desc = make_option_desc(opt);
+        const std::size_t width = get_column_width();
+        const std::size_t used = displayWidth(name);
+        std::string out = name;
+        if (!desc.empty()) {
+            out += used >= width ? "\n" + std::string(width, ' ') : std::string(width - used, ' ');
+            for (const char c : desc) {
+                out += c;
+                if (c == '\n')
+                    out += std::string(width, ' ');
+            }
+        }
+        return out + "\n";
+    }
+};
+
+// CLI11's own words in --help, and the group names, in the user's language.
+void translateHelp(CLI::App &app)
+{
+    app.formatter(std::make_shared<WideFormatter>());
+    const auto formatter = app.get_formatter();
+    formatter->label("Usage", tr("Usage"));
+    formatter->label("OPTIONS", tr("OPTIONS"));
+    formatter->label("SUBCOMMAND", tr("SUBCOMMAND"));
+    formatter->label("Positionals", tr("Positionals"));
+    formatter->label("REQUIRED", tr("REQUIRED"));
+    formatter->label("Excludes", tr("Excludes"));
+    formatter->label("Needs", tr("Needs"));
+    app.option_defaults()->group(tr("Options"));
+    app.set_help_flag("-h,--help", tr("print this help and exit"));
+}
+
+// The options that exclude each other and were both given, as "A and B".
+std::string excludedPair(const CLI::App &app)
+{
+    const std::pair<const char *, const char *> pairs[] = {
+        { "-4", "-6" },
+        { "--raw", "--framing" },
+        { "--raw", "--no-replies" },
+        { "--message", "--raw" },
+    };
+    for (const auto &[a, b] : pairs)
+        if (app.count(a) > 0 && app.count(b) > 0)
+            return trf("{first} and {second} cannot be used together", fmt::arg("first", a),
+                       fmt::arg("second", b));
+    return {};
+}
+
+// A command line CLI11 refused, in one line: in the user's language where pisock knows what
+// went wrong, else CLI11's own words.
+std::string usageError(const CLI::App &app, const CLI::ParseError &e)
+{
+    std::string what;
+    if (dynamic_cast<const CLI::ExtrasError *>(&e)) {
+        std::string extras;
+        for (const auto &arg : app.remaining(true))
+            extras += (extras.empty() ? "" : " ") + arg;
+        what = trf("unexpected argument: {arguments}", fmt::arg("arguments", extras));
+    } else if (dynamic_cast<const CLI::ExcludesError *>(&e)) {
+        what = excludedPair(app);
+    }
+    if (what.empty())
+        what = e.what();
+    return trf("{error} (see pisock --help)", fmt::arg("error", what));
+}
+
 void buildApp(CLI::App &app, ClientOptions &o, Arguments &a)
 {
-    app.set_version_flag("--version", std::string("pisock ") + kVersion);
-    app.footer(kFooter);
+    translateHelp(app);
+    app.set_version_flag("--version", std::string("pisock ") + kVersion,
+                         tr("print the version and exit"));
+    app.footer(tr(
+            R"(Addresses: HOST, HOST PORT, HOST:PORT, [IPV6]:PORT, PORT (on localhost), unix:/PATH.
+On a terminal pisock prompts and keeps a history; otherwise it sends every line of its input
+without waiting and prints the replies in order. For a pisockd in broadcast mode (a chat: the
+sender gets nothing back) add --no-replies.
+
+Exit status: 0 all replies received, 1 network error (refused, reset, unknown host),
+2 usage, 3 timeout, 4 server closed the connection before all replies,
+5 a wrong reply (pisock bench), 130 interrupted (Ctrl-C).
+)"));
     app.add_option("host", a.host,
-                   "name or address, HOST:PORT, [IPV6]:PORT or unix:/PATH (default localhost)")
+                   tr("name or address, HOST:PORT, [IPV6]:PORT or unix:/PATH (default localhost)"))
             ->type_name("");
-    app.add_option("port", a.port, "port (default 8888)")->type_name("");
+    app.add_option("port", a.port, tr("port (default 8888)"))->type_name("");
     app.add_option("-m,--message", o.messages,
-                   "send this message and print its reply, repeatable; no stdin")
+                   tr("send this message and print its reply, repeatable; no stdin"))
             ->type_name("TEXT")
             ->allow_extra_args(false)
             ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     auto *raw = app.add_flag("--raw", o.raw,
-                             "byte pipe to an echo server, like nc -N: stdin to the server, "
-                             "everything back to stdout");
+                             tr("byte pipe to an echo server, like nc -N: stdin to the server, "
+                                "everything back to stdout"));
     auto *noReplies = app.add_flag(
             "--no-replies", o.noReplies,
-            "expect no replies (a broadcast server): send, print whatever arrives, end when the "
-            "server closes; --timeout bounds the wait for that after the end of input");
-    app.add_flag("--hex", o.hex, "show what arrives as a hex dump (like hexdump -C)");
+            tr("expect no replies (a broadcast server): send, print whatever arrives, end when "
+               "the server closes; --timeout bounds the wait for that after the end of input"));
+    app.add_flag("--hex", o.hex, tr("show what arrives as a hex dump (like hexdump -C)"));
     auto *fr = app.add_option("--framing", a.framing,
-                              "line: a reply ends at \\n, messages are pipelined; raw: each "
-                              "read is a reply, one message at a time (default line)")
+                              tr("line: a reply ends at \\n, messages are pipelined; raw: each "
+                                 "read is a reply, one message at a time (default line)"))
                        ->type_name("line|raw");
     app.add_option("--timeout", a.timeout,
-                   "seconds allowed for the connection and for each reply (e.g. 5, 0.5, "
-                   "250ms; default: no limit)")
+                   tr("seconds allowed for the connection and for each reply (e.g. 5, 0.5, "
+                      "250ms; default: no limit)"))
             ->type_name("SECONDS");
-    auto *v4 = app.add_flag("-4", a.ipv4, "IPv4 addresses only");
-    auto *v6 = app.add_flag("-6", a.ipv6, "IPv6 addresses only");
+    auto *v4 = app.add_flag("-4", a.ipv4, tr("IPv4 addresses only"));
+    auto *v6 = app.add_flag("-6", a.ipv6, tr("IPv6 addresses only"));
     v4->excludes(v6);
     raw->excludes(fr);
     raw->excludes(noReplies);
@@ -122,13 +200,15 @@ void applyValues(const CLI::App &app, ClientOptions &o, const Arguments &a)
         else if (framing == "raw")
             o.framing = Framing::Raw;
         else
-            throw UsageError("--framing: '" + framing + "' is not one of line, raw");
+            throw UsageError(trf("--framing: '{value}' is not one of line, raw",
+                                 fmt::arg("value", framing)));
     }
     if (app.count("--timeout")) {
         const auto t = parseTimeout(timeout);
         if (!t)
-            throw UsageError("--timeout: '" + timeout +
-                             "' is not a duration in seconds (e.g. 5, 0.5, 250ms)");
+            throw UsageError(trf("--timeout: '{value}' is not a duration in seconds (e.g. 5, "
+                                 "0.5, 250ms)",
+                                 fmt::arg("value", timeout)));
         if (t->count() > 0)
             o.timeout = *t;
     }
@@ -146,7 +226,7 @@ void applyValues(const CLI::App &app, ClientOptions &o, const Arguments &a)
     if (!ep)
         throw UsageError(error);
     if (ep->kind == Endpoint::Kind::Unix && o.family != AF_UNSPEC)
-        throw UsageError("-4 and -6 do not apply to a unix socket");
+        throw UsageError(tr("-4 and -6 do not apply to a unix socket"));
     o.endpoint = std::move(*ep);
 }
 
@@ -164,40 +244,44 @@ struct BenchArguments {
 CLI::App *addBenchCommand(CLI::App &app, BenchOptions &o, BenchArguments &a)
 {
     auto *bench = app.add_subcommand(
-            "bench", "load generator: many connections, pipelined messages, every reply "
-                     "checked; prints msgs/s, MiB/s and latency percentiles");
-    bench->add_option("host", a.host, "server (default 127.0.0.1), as for pisock itself")
+            "bench", tr("load generator: many connections, pipelined messages, every reply "
+                        "checked; prints msgs/s, MiB/s and latency percentiles"));
+    bench->group(tr("Subcommands"));
+    bench->set_help_flag("-h,--help", tr("print this help and exit"));
+    bench->add_option("host", a.host, tr("server (default 127.0.0.1), as for pisock itself"))
             ->type_name("");
-    bench->add_option("port", a.port, "port (default 8888)")->type_name("");
-    bench->add_option("-c,--connections", o.connections, "connections (default 50)")
+    bench->add_option("port", a.port, tr("port (default 8888)"))->type_name("");
+    bench->add_option("-c,--connections", o.connections, tr("connections (default 50)"))
             ->type_name("N")
             ->check(CLI::Range(1u, 100000u));
     bench->add_option("-s,--size", o.size,
-                      "message size in bytes, without the newline (default 64)")
+                      tr("message size in bytes, without the newline (default 64)"))
             ->type_name("BYTES")
             ->check(CLI::Range(std::size_t{ 1 }, 16 * kMiB));
-    bench->add_option("-P,--pipeline", o.pipeline, "messages in flight per connection (default 1)")
+    bench->add_option("-P,--pipeline", o.pipeline,
+                      tr("messages in flight per connection (default 1)"))
             ->type_name("N")
             ->check(CLI::Range(1u, 100000u));
     bench->add_option("-d,--duration", a.duration,
-                      "measured seconds after the warm-up (default 10)")
+                      tr("measured seconds after the warm-up (default 10)"))
             ->type_name("SECONDS");
-    bench->add_option("-n,--count", o.count, "measured messages instead of a duration")
+    bench->add_option("-n,--count", o.count, tr("measured messages instead of a duration"))
             ->type_name("N")
             ->check(CLI::Range(std::uint64_t{ 1 }, std::uint64_t{ 1000000000000 }));
-    bench->add_option("--warmup", a.warmup, "seconds of load not measured first (default 1)")
+    bench->add_option("--warmup", a.warmup, tr("seconds of load not measured first (default 1)"))
             ->type_name("SECONDS");
     bench->add_option(
                  "--mode", a.mode,
-                 R"(line: expect "<prefix>M\n" replies; echo: expect the bytes back (default line))")
+                 tr(R"(line: expect "<prefix>M\n" replies; echo: expect the bytes back (default line))"))
             ->type_name("line|echo");
-    bench->add_option("--prefix", o.prefix, "reply prefix in line mode (default \"server rec: \")")
+    bench->add_option("--prefix", o.prefix,
+                      tr("reply prefix in line mode (default \"server rec: \")"))
             ->type_name("TEXT");
     bench->add_option("--timeout", a.timeout,
-                      "a connection with no reply this long is an error (default 5)")
+                      tr("a connection with no reply this long is an error (default 5)"))
             ->type_name("SECONDS");
-    bench->add_flag("--json", o.json, "print one JSON object instead of the report");
-    bench->add_flag("--no-progress", a.noProgress, "no progress line, even on a terminal");
+    bench->add_flag("--json", o.json, tr("print one JSON object instead of the report"));
+    bench->add_flag("--no-progress", a.noProgress, tr("no progress line, even on a terminal"));
     return bench;
 }
 
@@ -205,8 +289,9 @@ double benchSeconds(const std::string &text, const char *option, double max)
 {
     const auto t = parseTimeout(text);
     if (!t || std::chrono::duration<double>(*t).count() > max)
-        throw UsageError(std::string(option) + ": '" + text +
-                         "' is not a duration in seconds (e.g. 10, 0.5, 250ms)");
+        throw UsageError(trf("{option}: '{value}' is not a duration in seconds (e.g. 10, 0.5, "
+                             "250ms)",
+                             fmt::arg("option", option), fmt::arg("value", text)));
     return std::chrono::duration<double>(*t).count();
 }
 
@@ -215,7 +300,8 @@ void applyBenchValues(const CLI::App &bench, BenchOptions &o, const BenchArgumen
     if (a.mode == "echo")
         o.mode = BenchOptions::Mode::Echo;
     else if (a.mode != "line")
-        throw UsageError("bench --mode: '" + a.mode + "' is not one of line, echo");
+        throw UsageError(
+                trf("bench --mode: '{value}' is not one of line, echo", fmt::arg("value", a.mode)));
     // Bounded in time as in count: an hour of load at most.
     if (bench.count("--duration"))
         o.durationSec = benchSeconds(a.duration, "bench --duration", 3600);
@@ -224,9 +310,9 @@ void applyBenchValues(const CLI::App &bench, BenchOptions &o, const BenchArgumen
     if (bench.count("--timeout"))
         o.timeoutSec = benchSeconds(a.timeout, "bench --timeout", 600);
     if (o.timeoutSec <= 0)
-        throw UsageError("bench --timeout must be more than 0");
+        throw UsageError(tr("bench --timeout must be more than 0"));
     if (o.prefix.find('\n') != std::string::npos)
-        throw UsageError("bench --prefix must not contain a newline");
+        throw UsageError(tr("bench --prefix must not contain a newline"));
     o.progress = !o.json && !a.noProgress && ::isatty(STDERR_FILENO);
     std::vector<std::string> target;
     if (bench.count("host"))
@@ -236,7 +322,7 @@ void applyBenchValues(const CLI::App &bench, BenchOptions &o, const BenchArgumen
     std::string error;
     auto ep = target.empty() ? std::optional(o.target) : parseTarget(target, error);
     if (!ep)
-        throw UsageError("bench: " + error);
+        throw UsageError(trf("bench: {error}", fmt::arg("error", error)));
     o.target = std::move(*ep);
 }
 
@@ -281,7 +367,7 @@ std::optional<Endpoint> parseTarget(const std::vector<std::string> &args, std::s
     case 2:
         return hostAndPort(args[0], args[1], error);
     default:
-        error = "too many arguments: give HOST [PORT]";
+        error = tr("too many arguments: give HOST [PORT]");
         return std::nullopt;
     }
 }
@@ -289,8 +375,8 @@ std::optional<Endpoint> parseTarget(const std::vector<std::string> &args, std::s
 CommandLine parseCommandLine(int argc, const char *const *argv)
 {
     CommandLine cmd;
-    CLI::App app("pisock: talk to a pisockd (or any line or echo server) by hand or from "
-                 "scripts",
+    CLI::App app(tr("pisock: talk to a pisockd (or any line or echo server) by hand or from "
+                    "scripts"),
                  "pisock");
     Arguments arguments;
     buildApp(app, cmd.options, arguments);
@@ -307,7 +393,7 @@ CommandLine parseCommandLine(int argc, const char *const *argv)
         cmd.exitNow = true;
         return cmd;
     } catch (const CLI::ParseError &e) {
-        throw UsageError(std::string(e.what()) + " (see pisock --help)");
+        throw UsageError(usageError(app, e));
     }
     if (bench->parsed()) {
         cmd.bench = true;

@@ -5,8 +5,8 @@
 #include <poll.h>
 #include <unistd.h>
 
-#include "common/errors.h"
 #include "common/units.h"
+#include "i18n.h"
 
 namespace pisock {
 
@@ -23,7 +23,8 @@ bool readInput(Exchange &exchange, Buffer &input, LineCodec *lines, ReplySink &s
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
         return true;
     if (n < 0)
-        sink.warning("cannot read the input: " + errnoText(errno));
+        sink.warning(
+                trf("cannot read the input: {reason}", fmt::arg("reason", localErrnoText(errno))));
     if (n <= 0) {
         if (lines) {
             if (auto last = lines->finish(input))
@@ -44,8 +45,8 @@ bool readInput(Exchange &exchange, Buffer &input, LineCodec *lines, ReplySink &s
         if (result == LineCodec::Result::NeedMore)
             break;
         if (result == LineCodec::Result::TooLong)
-            sink.warning("an input line longer than " + std::to_string(kMaxInputLine) +
-                         " bytes was not sent");
+            sink.warning(trf("an input line longer than {bytes} bytes was not sent",
+                             fmt::arg("bytes", kMaxInputLine)));
         else
             exchange.send(line);
     }
@@ -130,7 +131,7 @@ int runPipe(Exchange &exchange, StdoutSink &sink, const ClientOptions &options)
         };
         const int n = ::poll(fds, 2, exchange.pollTimeoutMs(Clock::now()));
         if (n < 0 && errno != EINTR) {
-            sink.warning("poll: " + errnoText(errno));
+            sink.warning(trf("poll: {reason}", fmt::arg("reason", localErrnoText(errno))));
             return kStatusNetwork;
         }
         const auto now = Clock::now();
@@ -140,7 +141,10 @@ int runPipe(Exchange &exchange, StdoutSink &sink, const ClientOptions &options)
             exchange.onReady(fds[0].revents, now);
         exchange.checkTimeout(now);
         if (const int err = sink.flush(); err != 0) {
-            std::fprintf(stderr, "pisock: cannot write the output: %s\n", errnoText(err).c_str());
+            std::fprintf(stderr, "pisock: %s\n",
+                         trf("cannot write the output: {reason}",
+                             fmt::arg("reason", localErrnoText(err)))
+                                 .c_str());
             return kStatusNetwork;
         }
     }

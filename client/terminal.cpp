@@ -10,7 +10,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "common/errors.h"
+#include "i18n.h"
 
 namespace pisock {
 
@@ -77,7 +77,10 @@ void Terminal::saveHistory()
     // terminal goes away.
     if (ec || write_history(historyPath_.c_str()) != 0) {
         historyPath_.clear(); // say it once
-        printAbove("pisock: cannot save the history in " + dir.string() + "\n");
+        printAbove(
+                "pisock: " +
+                trf("cannot save the history in {directory}", fmt::arg("directory", dir.string())) +
+                "\n");
     }
 }
 
@@ -113,8 +116,13 @@ void Terminal::eraseEditorRows()
     winsize ws{};
     const std::size_t columns =
             ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 80;
-    const auto point = static_cast<std::size_t>(std::max(rl_point, 0));
-    const std::size_t rowsUp = (prompt_.size() + point) / columns;
+    // Columns, not bytes: a Chinese character takes two columns and three bytes. rl_point is a
+    // byte offset into the line (libedit converts its wide-character line for the readline API).
+    const std::string_view line = rl_line_buffer ? rl_line_buffer : "";
+    const std::size_t point =
+            std::min(static_cast<std::size_t>(std::max(rl_point, 0)), line.size());
+    const std::size_t rowsUp =
+            (displayWidth(prompt_) + displayWidth(line.substr(0, point))) / columns;
     std::string seq = "\r";
     if (rowsUp > 0)
         seq += "\x1b[" + std::to_string(rowsUp) + "A";
@@ -189,7 +197,7 @@ int Terminal::run(Exchange &exchange)
         };
         const int n = ::poll(fds, 2, exchange.pollTimeoutMs(Clock::now()));
         if (n < 0 && errno != EINTR) {
-            warning("poll: " + errnoText(errno));
+            warning(trf("poll: {reason}", fmt::arg("reason", localErrnoText(errno))));
             closeEditor();
             return kStatusNetwork;
         }
@@ -213,7 +221,8 @@ int Terminal::run(Exchange &exchange)
 
     int status = kStatusOk;
     if (exchange.done() && exchange.closedByPeer() && !inputDone_) {
-        printAbove("pisock: connection closed by server\n"); // --no-replies: after quit
+        printAbove("pisock: " + std::string(tr("connection closed by server")) +
+                   "\n"); // --no-replies: after quit
     } else if (exchange.failed()) {
         const auto &f = exchange.failure();
         // Closed with nothing owed (after quit, or an idle timeout), or after the quit the user
@@ -221,8 +230,8 @@ int Terminal::run(Exchange &exchange)
         // says it.
         const bool benign = f.status == kStatusClosedEarly &&
                             (exchange.outstanding() == 0 || quitSent_);
-        printAbove("pisock: " + (benign ? std::string("connection closed by server") : f.reason) +
-                   "\n");
+        printAbove("pisock: " +
+                   (benign ? std::string(tr("connection closed by server")) : f.reason) + "\n");
         status = benign ? kStatusOk : f.status;
     }
     closeEditor();

@@ -13,6 +13,17 @@ std::string_view dropCr(std::string_view s) noexcept
     return s;
 }
 
+// Splits "line\r\n" into "line" and "\r\n"; a chunk without a final '\n' has no ending.
+std::string_view splitEnding(std::string_view chunk, std::string_view &ending) noexcept
+{
+    ending = {};
+    if (chunk.empty() || chunk.back() != '\n')
+        return chunk;
+    const std::string_view body = dropCr(chunk.substr(0, chunk.size() - 1));
+    ending = chunk.substr(body.size());
+    return body;
+}
+
 } // namespace
 
 LineCodec::Result LineCodec::next(Buffer &in, std::string_view &message) noexcept
@@ -46,7 +57,7 @@ LineCodec::Result LineCodec::nextLine(Buffer &in, std::string_view &message) noe
         }
 
         const auto end = static_cast<std::size_t>(static_cast<const char *>(nl) - base);
-        const std::string_view line = dropCr({ base, end });
+        const std::string_view line = splitEnding({ base, end + 1 }, ending_);
         in.consume(end + 1);
         scanned_ = 0;
         if (skipping_) {
@@ -66,8 +77,7 @@ LineCodec::Result LineCodec::nextRaw(Buffer &in, std::string_view &message) noex
         return Result::NeedMore;
     std::string_view chunk = in.view();
     in.consume(chunk.size());
-    if (!chunk.empty() && chunk.back() == '\n')
-        chunk = dropCr(chunk.substr(0, chunk.size() - 1));
+    chunk = splitEnding(chunk, ending_);
     if (chunk.size() > maxMessage_)
         return Result::TooLong;
     message = chunk;
@@ -83,6 +93,7 @@ std::optional<std::string_view> LineCodec::finish(Buffer &in) noexcept
     const bool wasSkipping = skipping_;
     skipping_ = false;
     scanned_ = 0;
+    ending_ = {};
     if (in.empty() || wasSkipping) {
         in.consume(in.readable());
         return std::nullopt;

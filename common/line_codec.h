@@ -16,7 +16,8 @@ enum class Framing { Line, Raw };
 //
 // Line framing: a message ends at '\n'; one '\r' right before it is dropped. Raw framing:
 // everything readable is one message, less one trailing "\r\n" or "\n"; the caller calls
-// next() after each read so that one read is one message.
+// next() after each read so that one read is one message. Either way ending() keeps what was
+// taken off, so a reply can end as the message did (raw framing in reply mode).
 class LineCodec
 {
 public:
@@ -33,6 +34,9 @@ public:
     Result next(Buffer &in, std::string_view &message) noexcept;
     // At end of input: the unterminated last line, if any, as a final message.
     std::optional<std::string_view> finish(Buffer &in) noexcept;
+    // The line ending of the last message as received: "\n", "\r\n", or nothing (a raw read
+    // without one, or an unterminated last line). Valid as long as the message is.
+    [[nodiscard]] std::string_view ending() const noexcept { return ending_; }
 
     [[nodiscard]] Framing framing() const noexcept { return framing_; }
     [[nodiscard]] std::size_t maxMessage() const noexcept { return maxMessage_; }
@@ -46,6 +50,7 @@ private:
 
     Framing framing_;
     std::size_t maxMessage_;
+    std::string_view ending_;
     std::size_t scanned_ = 0; // bytes at the head known to hold no '\n'
     bool skipping_ = false;
 };

@@ -64,16 +64,29 @@ Verdict MessageService::onInput(Buffer &in, Buffer &out, std::size_t outLimit, b
         if (eof) {
             if (auto last = codec_.finish(in))
                 return handle(*last, out);
+        } else if (messages_ == 0) {
+            noteUnterminated(in);
         }
         break;
     }
     return Verdict::Continue;
 }
 
+// Only until the first message ends, so nothing of this is done per message.
+void MessageService::noteUnterminated(const Buffer &in) noexcept
+{
+    if (hinted_ || in.empty() || codec_.framing() != Framing::Line || !config_.framingHint)
+        return;
+    hinted_ = true;
+    config_.framingHint->waiting(id_);
+}
+
 void LineService::onMessage(std::string_view message, Buffer &out) noexcept
 {
     const std::string_view prefix = config().prefix;
-    const std::size_t size = prefix.size() + message.size() + 1;
+    const std::string_view ending = replyEnding();
+    // Never 0: a line ends in '\n', and a raw read is never empty.
+    const std::size_t size = prefix.size() + message.size() + ending.size();
     // One reservation per reply; Buffer caps nothing here (outLimit bounds the batch). No
     // room on the heap: the reply is not written, and the connection closes.
     auto span = out.writable(size);
@@ -83,7 +96,8 @@ void LineService::onMessage(std::string_view message, Buffer &out) noexcept
     std::memcpy(p, prefix.data(), prefix.size());
     if (!message.empty())
         std::memcpy(p + prefix.size(), message.data(), message.size());
-    p[size - 1] = '\n';
+    if (!ending.empty())
+        std::memcpy(p + prefix.size() + message.size(), ending.data(), ending.size());
     out.commit(size);
 }
 

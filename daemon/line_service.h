@@ -7,6 +7,7 @@
 #include "common/line_codec.h"
 #include "common/units.h"
 #include "connection.h"
+#include "framing_hint.h"
 #include "log.h"
 
 namespace pisock {
@@ -16,6 +17,8 @@ namespace pisock {
 struct ReplyConfig {
     std::string prefix = "server rec: ";
     std::size_t maxMessage = 64 * kKiB;
+    // Told of a connection whose first line has not ended yet (line framing); none: not told.
+    FramingHint *framingHint = nullptr;
 };
 
 // True for the messages that end a session: exactly "quit" or "exit".
@@ -40,6 +43,13 @@ protected:
     [[nodiscard]] virtual bool yieldNow() const noexcept { return false; }
 
     [[nodiscard]] const ReplyConfig &config() const noexcept { return config_; }
+    // How the reply to the current message ends: a newline in line framing; in raw framing the
+    // message's own line ending as received ("\n", "\r\n" or none), as the tutorial's server
+    // answers.
+    [[nodiscard]] std::string_view replyEnding() const noexcept
+    {
+        return codec_.framing() == Framing::Raw ? codec_.ending() : std::string_view("\n");
+    }
     [[nodiscard]] const std::string &peer() const noexcept { return peer_; }
     [[nodiscard]] std::uint64_t id() const noexcept { return id_; }
     [[nodiscard]] Framing framing() const noexcept { return codec_.framing(); }
@@ -49,16 +59,18 @@ protected:
 private:
     Verdict handle(std::string_view message, Buffer &out) noexcept;
     void tooLong(Buffer &out) noexcept;
+    void noteUnterminated(const Buffer &in) noexcept;
 
     const ReplyConfig &config_;
     LineCodec codec_;
     std::string peer_;
     std::uint64_t id_;
     std::uint64_t messages_ = 0;
+    bool hinted_ = false; // told config_.framingHint about this connection
 };
 
-// Reply mode: each message M is answered with "<prefix>M\n", in order; quit and exit are
-// answered, then end the session.
+// Reply mode: each message M is answered with "<prefix>M\n" (raw framing: "<prefix>M" and M's
+// own line ending), in order; quit and exit are answered, then end the session.
 class LineService final : public MessageService
 {
 public:

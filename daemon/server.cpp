@@ -94,6 +94,7 @@ Server::Server(EventLoop &loop, CommandLine cmd, Settings settings)
       reserveFd_(::open("/dev/null", O_RDONLY | O_CLOEXEC)), listeners_(loop, *this, reserveFd_),
       notifier_(notifySystemd, watchdogUsec()), refusals_(loop, limits_.lingerMs)
 {
+    reply_.framingHint = &framingHint_;
     applySettings();
 }
 
@@ -357,6 +358,7 @@ void Server::onTick() noexcept
     refusals_.expire(now);
     closeIdle(now);
     tendMemory(now);
+    hintRawFraming(now);
     // Out of descriptors earlier: take the spare back before accepting again.
     if (!reserveFd_)
         reserveFd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
@@ -376,6 +378,29 @@ void Server::closeIdle(std::uint64_t now) noexcept
     // connections.
     while (auto *node = idle_.popExpired(now, settings_.idleTimeoutSec * 1000ull))
         static_cast<Connection *>(node)->abort("idle timeout");
+}
+
+// A client that sent its first bytes and no newline about a second ago, and still waits: in
+// line framing its message never ends. The tutorial's Python client does that; it needs
+// --framing raw, and the log says so (rate-limited by FramingHint).
+void Server::hintRawFraming(std::uint64_t now) noexcept
+{
+    framingHint_.tick(now);
+    while (const auto id = framingHint_.due(now)) {
+        const auto it = connections_.find(*id);
+        if (it == connections_.end())
+            continue;
+        const Connection &conn = *it->second;
+        if (conn.state() != ConnState::Open || conn.messages() > 0 || conn.pendingInput() == 0 ||
+            !framingHint_.mayLog(now))
+            continue;
+        const log::Peer who{ conn.peer(), conn.id() };
+        log::at(log::Level::Info, &who,
+                "{} without a newline for a second: with --framing line a message ends at a "
+                "newline; for a client that sends none (the tutorial's Python client), run "
+                "pisockd with --framing raw",
+                plural(conn.pendingInput(), "byte"));
+    }
 }
 
 void Server::closeAll(const char *reason) noexcept

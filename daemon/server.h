@@ -11,6 +11,7 @@
 #include "common/unique_fd.h"
 #include "connection.h"
 #include "event_loop.h"
+#include "framing_hint.h"
 #include "line_service.h"
 #include "listen_set.h"
 #include "listener.h"
@@ -68,6 +69,7 @@ private:
     void closeIdle(std::uint64_t now) noexcept;
     void checkFdLimit() noexcept;
     void onTick() noexcept;
+    void hintRawFraming(std::uint64_t now) noexcept;
     // Closes every connection now and ends the loop (shutdown deadline, second signal).
     void closeAll(const char *reason) noexcept;
     void updateStatus() noexcept;
@@ -78,6 +80,7 @@ private:
     Settings settings_;
     MemoryBudget memory_; // buffers, queues and chunks of every connection; outlives them
     TurnBudget turn_; // bytes read per loop turn, by all connections together
+    FramingHint framingHint_; // clients whose first line never ends (line framing)
     ReplyConfig reply_; // shared by every LineService
     ConnectionLimits limits_; // shared by every Connection
     BroadcastConfig broadcast_; // shared by the hub

@@ -1,6 +1,7 @@
 #include "common/line_codec.h"
 
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "tests/catch.h"
@@ -152,6 +153,40 @@ TEST_CASE("raw framing makes each read one message, less its newline", "[codec]"
     CHECK(codec.next(in, m) == Result::Message);
     CHECK(m == "two\nlines");
     CHECK(codec.next(in, m) == Result::NeedMore);
+}
+
+TEST_CASE("ending() is the line ending taken off the last message, as received", "[codec]")
+{
+    SECTION("raw framing")
+    {
+        LineCodec codec(Framing::Raw, 100);
+        Buffer in;
+        std::string_view m;
+        for (const auto &[read, message, ending] :
+             { std::tuple{ "hello", "hello", "" }, std::tuple{ "hi\n", "hi", "\n" },
+               std::tuple{ "hi\r\n", "hi", "\r\n" }, std::tuple{ "cr\r", "cr\r", "" },
+               std::tuple{ "\n", "", "\n" }, std::tuple{ "a\nb", "a\nb", "" } }) {
+            REQUIRE(in.append(read));
+            REQUIRE(codec.next(in, m) == Result::Message);
+            CHECK(m == message);
+            CHECK(codec.ending() == ending);
+        }
+    }
+    SECTION("line framing")
+    {
+        LineCodec codec;
+        Buffer in;
+        std::string_view m;
+        REQUIRE(in.append("one\ntwo\r\nthree"));
+        REQUIRE(codec.next(in, m) == Result::Message);
+        CHECK(codec.ending() == "\n");
+        REQUIRE(codec.next(in, m) == Result::Message);
+        CHECK(m == "two");
+        CHECK(codec.ending() == "\r\n");
+        CHECK(codec.next(in, m) == Result::NeedMore);
+        CHECK(codec.finish(in) == "three");
+        CHECK(codec.ending().empty());
+    }
 }
 
 TEST_CASE("raw framing reports a read over the limit", "[codec]")

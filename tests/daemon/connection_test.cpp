@@ -16,6 +16,7 @@ namespace {
 struct Fixture : ConnectionOwner {
     EventLoop loop;
     ConnectionLimits limits;
+    FramingHint hint;
     ReplyConfig config;
     UniqueFd peer; // the test's end of the socketpair
     Connection *conn = nullptr;
@@ -29,6 +30,7 @@ struct Fixture : ConnectionOwner {
                      MemoryBudget *memory = nullptr)
     {
         limits.memory = memory;
+        config.framingHint = &hint;
         int fds[2];
         REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) == 0);
         peer.reset(fds[1]);
@@ -103,6 +105,65 @@ TEST_CASE("a line is answered and the connection stays open", "[connection]")
     CHECK(f.conn->messages() == 1);
     CHECK(f.conn->bytesIn() == 6);
     CHECK(f.conn->bytesOut() == 18);
+}
+
+TEST_CASE("raw framing: a reply ends as its message did, with or without a line ending",
+          "[connection]")
+{
+    Fixture f(Framing::Raw);
+    std::string got;
+    const auto exchange = [&](const std::string &message, const std::string &reply) {
+        got.clear();
+        f.write(message);
+        REQUIRE(f.runUntil([&] { return (got += f.read()).size() >= reply.size(); }));
+        CHECK(got == reply);
+    };
+    exchange("hello", "server rec: hello");
+    exchange("你好，树莓派\n", "server rec: 你好，树莓派\n");
+    exchange("crlf\r\n", "server rec: crlf\r\n");
+    exchange("two\nlines", "server rec: two\nlines");
+    exchange("\n", "server rec: \n");
+    exchange("quit\n", "server rec: quit\n"); // still quit: the line ending is not the message's
+    bool eof = false;
+    CHECK(f.runUntil([&] {
+        f.read(&eof);
+        return eof;
+    }));
+}
+
+TEST_CASE("line framing: a first line still unterminated is a framing hint candidate, once",
+          "[connection]")
+{
+    Fixture f;
+    f.write("hello");
+    REQUIRE(f.runUntil([&] { return f.conn->pendingInput() == 5; }));
+    CHECK(f.hint.size() == 1);
+    f.write(" there");
+    REQUIRE(f.runUntil([&] { return f.conn->pendingInput() == 11; }));
+    CHECK(f.hint.size() == 1); // once per connection
+    f.hint.tick(1000);
+    CHECK(f.hint.due(1000 + FramingHint::kDueMs) == 1u);
+}
+
+TEST_CASE("line framing: a connection whose first line has ended is never a hint candidate",
+          "[connection]")
+{
+    Fixture f;
+    f.write("complete\npartial");
+    std::string got;
+    REQUIRE(f.runUntil([&] { return (got += f.read()).size() >= 21; }));
+    CHECK(got == "server rec: complete\n");
+    CHECK(f.conn->pendingInput() == 7);
+    CHECK(f.hint.size() == 0);
+}
+
+TEST_CASE("raw framing never makes a hint candidate", "[connection]")
+{
+    Fixture f(Framing::Raw);
+    f.write("hello");
+    std::string got;
+    REQUIRE(f.runUntil([&] { return (got += f.read()).size() >= 17; }));
+    CHECK(f.hint.size() == 0);
 }
 
 TEST_CASE("quit is answered, then FIN, then Closed once the peer closes", "[connection]")

@@ -2,7 +2,6 @@
 // named or not), by the test itself and by systemd-socket-activate.
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <netinet/in.h>
 #include <poll.h>
@@ -132,8 +131,7 @@ TEST_CASE("systemd-socket-activate starts the daemon on the first client, which 
           "[e2e][activation]")
 {
     if (::access(kSocketActivate, X_OK) != 0) {
-        WARN("skipped: " << kSocketActivate << " is missing (package systemd)");
-        std::puts("SKIPPED-CASES: 1");
+        skipCase(std::string(kSocketActivate) + " is missing (package systemd)");
         return;
     }
     TempDir dir;

@@ -614,9 +614,7 @@ TEST_CASE("no reader sees a line that does not start with its sender's prefix: t
           "[e2e][broadcast]")
 {
     if (!pyteAvailable()) {
-        std::printf("skipped: %s cannot import pyte (apt install python3-pyte)\n"
-                    "SKIPPED-CASES: 1\n",
-                    python3Path().c_str());
+        skipCase(python3Path() + " cannot import pyte (apt install python3-pyte)");
         return;
     }
     const std::string forged = "10.1.2.3:5555: forged";

@@ -1,16 +1,13 @@
-// pisock --raw (a byte pipe), --hex (a dump of what arrives) and --framing raw (the tutorial's
-// Python server, which answers without a newline).
+// pisock --raw (a byte pipe) and --hex (a dump of what arrives). --framing raw, against the
+// tutorial's own Python server, is in tutorial_test.cpp.
 
-#include <poll.h>
 #include <string>
-#include <sys/socket.h>
-#include <thread>
+#include <vector>
 
 #include "tests/catch.h"
 #include "tests/e2e/harness.h"
 
 using namespace pisock::test;
-using pisock::UniqueFd;
 
 namespace {
 
@@ -18,29 +15,6 @@ ProcessResult runClient(std::vector<std::string> args, std::string_view input = 
 {
     args.insert(args.begin(), clientPath());
     return runProcess(args, input, 60s);
-}
-
-// A stand-in for the tutorial's Python server: each recv() is a message, answered with
-// "server rec: " and the data, no newline; it stops on "quit" or at EOF.
-void tutorialServer(int listenFd, std::vector<std::string> &seen)
-{
-    UniqueFd conn = acceptWithin(listenFd);
-    const auto deadline = Clock::now() + 20s;
-    while (conn && Clock::now() < deadline) {
-        pollfd p{ conn.get(), POLLIN, 0 };
-        if (::poll(&p, 1, 100) <= 0)
-            continue;
-        char buf[1024];
-        const ssize_t n = ::recv(conn.get(), buf, sizeof(buf), 0);
-        if (n <= 0)
-            break;
-        const std::string data(buf, static_cast<std::size_t>(n));
-        seen.push_back(data);
-        const std::string reply = "server rec: " + data;
-        ::send(conn.get(), reply.data(), reply.size(), MSG_NOSIGNAL);
-        if (data == "quit")
-            break;
-    }
 }
 
 } // namespace
@@ -89,28 +63,4 @@ TEST_CASE("--hex in message mode dumps the replies", "[e2e][client]")
     CHECK(r.status == 0);
     CHECK(r.out == "00000000  73 65 72 76 65 72 20 72  65 63 3a 20 68 69 0a     |server rec: hi.|\n"
                    "0000000f\n");
-}
-
-TEST_CASE("--framing raw talks to the tutorial's Python server", "[e2e][client]")
-{
-    UniqueFd listener = listenLoopback();
-    std::vector<std::string> seen;
-    std::thread server([&] { tutorialServer(listener.get(), seen); });
-    const auto r = runClient({ "--framing", "raw", "--timeout", "10", "127.0.0.1",
-                               std::to_string(localPort(listener.get())) },
-                             "hello\nhow are you\nquit\n");
-    server.join();
-    CHECK(r.status == 0);
-    CHECK(r.out == "server rec: hello\nserver rec: how are you\nserver rec: quit\n");
-    // One message per write, without the newline, as the tutorial's client sends them.
-    CHECK(seen == std::vector<std::string>{ "hello", "how are you", "quit" });
-}
-
-TEST_CASE("--framing raw against pisockd --framing raw", "[e2e][client]")
-{
-    Daemon d({ "--framing", "raw" });
-    const auto r = runClient({ "--framing", "raw", "-m", "one", "-m", "two words", "-m", "three",
-                               std::to_string(d.port()) });
-    CHECK(r.status == 0);
-    CHECK(r.out == "server rec: one\nserver rec: two words\nserver rec: three\n");
 }

@@ -157,3 +157,114 @@ TEST_CASE("control characters from the server are shown, not obeyed", "[e2e][cli
     t.type(kCtrlD);
     CHECK(t.wait() == 0);
 }
+
+// UTF-8 at the prompt. The tests run with LC_ALL=C.UTF-8 (tests/meson.build); a user's
+// zh_CN.UTF-8 behaves the same.
+
+TEST_CASE("Chinese typed at the prompt is sent and answered", "[e2e][client][terminal][utf8]")
+{
+    Daemon d;
+    TempDir dir;
+    PtyProcess t({ clientPath(), "127.0.0.1", std::to_string(d.port()) }, stateEnv(dir));
+    REQUIRE(t.waitFor("> "));
+    t.type("你好，树莓派\r");
+    CHECK(t.waitFor("server rec: 你好，树莓派\r\n"));
+    t.type("quit\r");
+    CHECK(t.wait() == 0);
+    // 24 bytes: the six characters (18 bytes of UTF-8) and quit, each with its newline.
+    CHECK(d.waitForLog("bytes in"));
+    CHECK(d.log().find("disconnected (quit)") != std::string::npos);
+    CHECK(d.log().find(", 24 bytes in, ") != std::string::npos);
+}
+
+TEST_CASE("with LANG=zh_CN.UTF-8, installed or not, Chinese typed at the prompt is kept",
+          "[e2e][client][terminal][utf8]")
+{
+    Daemon d;
+    TempDir dir;
+    auto env = stateEnv(dir);
+    env.insert(env.end(), { "LC_ALL=", "LC_CTYPE=", "LANG=zh_CN.UTF-8" });
+    PtyProcess t({ clientPath(), "127.0.0.1", std::to_string(d.port()) }, env);
+    REQUIRE(t.waitFor("> "));
+    t.type("树莓派\r");
+    CHECK(t.waitFor("server rec: 树莓派\r\n"));
+    t.type(kCtrlD);
+    CHECK(t.wait() == 0);
+}
+
+TEST_CASE("the cursor moves over wide characters: arrows, Ctrl-A, Ctrl-E, backspace",
+          "[e2e][client][terminal][utf8]")
+{
+    Daemon d;
+    TempDir dir;
+    PtyProcess t({ clientPath(), "127.0.0.1", std::to_string(d.port()) }, stateEnv(dir));
+    REQUIRE(t.waitFor("> "));
+    t.type("你好树莓派");
+    REQUIRE(t.waitFor("你好树莓派"));
+    const std::string left = "\x1b[D";
+    // Two characters left, insert; to the start, insert; to the end, add one and rub it out.
+    t.type(left + left + "，" + "\x01" + "说：" + "\x05" + "！" + "\x7f" + "\r");
+    CHECK(t.waitFor("server rec: 说：你好树，莓派\r\n"));
+    t.type(kCtrlD);
+    CHECK(t.wait() == 0);
+}
+
+TEST_CASE("a Chinese line comes back from the history, between runs",
+          "[e2e][client][terminal][utf8]")
+{
+    Daemon d;
+    TempDir dir;
+    const auto port = std::to_string(d.port());
+    {
+        PtyProcess t({ clientPath(), "127.0.0.1", port }, stateEnv(dir));
+        REQUIRE(t.waitFor("> "));
+        t.type("温度是多少\r");
+        REQUIRE(t.waitFor("server rec: 温度是多少"));
+        t.type("other\r");
+        REQUIRE(t.waitFor("server rec: other"));
+        t.type(kCtrlD);
+        CHECK(t.wait() == 0);
+    }
+    PtyProcess t({ clientPath(), "127.0.0.1", port }, stateEnv(dir));
+    REQUIRE(t.waitFor("> "));
+    t.type(kUp + kUp);
+    REQUIRE(t.waitFor("温度是多少"));
+    t.type("\x7f\x7f"
+           "湿度\r"); // two characters rubbed out, not two bytes
+    CHECK(t.waitFor("server rec: 温度是湿度\r\n"));
+    t.type(kCtrlD);
+    CHECK(t.wait() == 0);
+}
+
+TEST_CASE("a line from the server above a half-typed Chinese line redraws one row, not two",
+          "[e2e][client][terminal][utf8]")
+{
+    UniqueFd listener = listenLoopback();
+    TempDir dir;
+    const std::string prompt = "127.0.0.1:" + std::to_string(localPort(listener.get())) + "> ";
+    PtyProcess t({ clientPath(), "127.0.0.1", std::to_string(localPort(listener.get())) },
+                 stateEnv(dir));
+    Client peer(acceptWithin(listener.get()));
+    REQUIRE(t.waitFor(prompt));
+    // 30 characters, 60 columns (90 bytes): with the prompt it fits the 80-column row.
+    std::string half;
+    for (int i = 0; i < 10; ++i)
+        half += "树莓派";
+    REQUIRE(prompt.size() + 60 < 80);
+    t.type(half);
+    REQUIRE(t.waitFor(half));
+    const std::size_t before = t.output().size();
+    peer.send("alice: 你好\n");
+    REQUIRE(t.waitFor("alice: 你好", 10s, before));
+    const std::size_t shown = t.output().find("alice: 你好", before);
+    // Erasing the editor went to the start of its row, not a row up into older output.
+    CHECK(t.output().substr(before, shown - before).find("\x1b[1A") == std::string::npos);
+    CHECK(t.waitFor(prompt + half, 10s, shown));
+    t.type("\r");
+    CHECK(peer.readLine() == half);
+    peer.send("server rec: " + half + "\n");
+    CHECK(t.waitFor("server rec: " + half));
+    t.type(kCtrlD);
+    CHECK(peer.waitForEof());
+    CHECK(t.wait() == 0);
+}

@@ -252,4 +252,8 @@ UniqueFd connectUnixFrom(const std::string &path, std::string_view bindName);
 // The Debian python3 with its packages (python3-pyte), not another one first in PATH.
 std::string python3Path();
 
+// Reports the current test case skipped, and why, the way scripts/test-summary counts and
+// shows it ("SKIPPED-CASES: 1: why", one line). Call it, then return from the test case.
+void skipCase(const std::string &why);
+
 } // namespace pisock::test

@@ -195,7 +195,7 @@ TEST_CASE("1000 slowloris connections trickling a byte a second do not delay a n
 {
     constexpr std::size_t kSlow = 1000;
     if (raiseFdLimit(kSlow + 100) < kSlow + 100) {
-        std::printf("skipped: cannot raise RLIMIT_NOFILE to %zu\nSKIPPED-CASES: 1\n", kSlow + 100);
+        skipCase("cannot raise RLIMIT_NOFILE to " + std::to_string(kSlow + 100));
         return;
     }
     const auto duration = envSeconds("PISOCK_SLOWLORIS_SECONDS", 10);

@@ -197,9 +197,7 @@ TEST_CASE("a socket file this daemon may not connect to is in use, never replace
 {
     const auto wrapper = withoutFileOverride();
     if (!wrapper) {
-        std::printf(
-                "skipped: as root, setpriv cannot drop CAP_DAC_OVERRIDE here: cannot be refused a socket\n"
-                "SKIPPED-CASES: 1\n");
+        skipCase("as root, setpriv cannot drop CAP_DAC_OVERRIDE here: cannot be refused a socket");
         return;
     }
     // Another service's live socket: another user's, mode 0600, in a directory anyone may

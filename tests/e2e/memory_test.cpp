@@ -300,7 +300,7 @@ TEST_CASE("under RLIMIT_AS the daemon closes the clients it has no memory for an
           "[e2e][memory]")
 {
     if (kAsan) { // its shadow memory needs terabytes of address space
-        std::printf("skipped: RLIMIT_AS and AddressSanitizer do not mix\nSKIPPED-CASES: 1\n");
+        skipCase("RLIMIT_AS and AddressSanitizer do not mix");
         return;
     }
     constexpr std::size_t kGreedy = 150;

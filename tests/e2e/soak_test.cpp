@@ -14,8 +14,7 @@ TEST_CASE("soak smoke: 1000 connections from 4 addresses for 3 s lose nothing", 
 {
     constexpr std::size_t kConnections = 1000;
     if (raiseFdLimit(kConnections + 100) < kConnections + 100) {
-        std::printf("skipped: cannot raise RLIMIT_NOFILE to %zu\nSKIPPED-CASES: 1\n",
-                    kConnections + 100);
+        skipCase("cannot raise RLIMIT_NOFILE to " + std::to_string(kConnections + 100));
         return;
     }
     const char *tool = std::getenv("PISOCK_SOAK");

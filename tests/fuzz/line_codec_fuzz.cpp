@@ -1,6 +1,7 @@
 // libFuzzer target: LineCodec fed arbitrary bytes in arbitrary chunks, in line and raw
-// framing, checked against line_model.h: the same messages in the same order, whatever the
-// chunking; no message over the limit; no more than one message's worth held back.
+// framing, checked against line_model.h: the same messages with the same line endings in the
+// same order, whatever the chunking; no message over the limit; no more than one message's
+// worth held back.
 
 #include <cstddef>
 #include <cstdint>
@@ -56,18 +57,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
             if (result == LineCodec::Result::NeedMore)
                 break;
             if (result == LineCodec::Result::TooLong) {
-                got.push_back({ true, {} });
+                got.push_back({ true, {}, {} });
                 continue;
             }
             check(message.size() <= maxMessage);
-            got.push_back({ false, std::string(message) });
+            got.push_back({ false, std::string(message), std::string(codec.ending()) });
         }
         // Held back: at most one partial line within the limit (its '\r' may await a '\n').
         check(in.readable() <= (raw ? 0 : maxMessage + 1));
     }
     if (auto last = codec.finish(in)) {
         check(last->size() <= maxMessage);
-        got.push_back({ false, std::string(*last) });
+        got.push_back({ false, std::string(*last), std::string(codec.ending()) });
     }
     check(in.empty());
     check(got == (raw ? wantRaw : fuzz::modelLines(fed, maxMessage, true, false)));

@@ -13,6 +13,7 @@ namespace pisock::fuzz {
 struct Event {
     bool tooLong = false;
     std::string message; // when !tooLong
+    std::string ending; // the line ending taken off the message: "\n", "\r\n" or none
 
     friend bool operator==(const Event &, const Event &) = default;
 };
@@ -37,12 +38,13 @@ inline std::vector<Event> modelLines(std::string_view in, std::size_t maxMessage
         if (nl == std::string_view::npos)
             break;
         const std::string_view line = dropCr(in.substr(0, nl));
+        const std::string ending(in.substr(line.size(), nl + 1 - line.size()));
         in.remove_prefix(nl + 1);
         if (line.size() > maxMessage) {
-            events.push_back({ true, {} });
+            events.push_back({ true, {}, {} });
             continue;
         }
-        events.push_back({ false, std::string(line) });
+        events.push_back({ false, std::string(line), ending });
         if (stopAtQuit && (line == "quit" || line == "exit"))
             return events;
     }
@@ -50,20 +52,25 @@ inline std::vector<Event> modelLines(std::string_view in, std::size_t maxMessage
         return events;
     const bool pendingCr = in.back() == '\r';
     if (in.size() > maxMessage + (pendingCr ? 1 : 0))
-        events.push_back({ true, {} }); // reported while it waited, never answered
+        events.push_back({ true, {}, {} }); // reported while it waited, never answered
     else if (atEof)
-        events.push_back({ false, std::string(dropCr(in)) });
+        events.push_back({ false, std::string(dropCr(in)), {} });
     return events;
 }
 
-// Raw framing: one read is one message, less one trailing "\n" or "\r\n".
+// Raw framing: one read is one message, less one trailing "\n" or "\r\n", which is its
+// ending: reply mode answers "<prefix>", the message and that ending, exactly as received.
 inline Event modelRaw(std::string_view chunk, std::size_t maxMessage)
 {
-    if (!chunk.empty() && chunk.back() == '\n')
-        chunk = dropCr(chunk.substr(0, chunk.size() - 1));
+    std::string_view ending;
+    if (!chunk.empty() && chunk.back() == '\n') {
+        const std::string_view body = dropCr(chunk.substr(0, chunk.size() - 1));
+        ending = chunk.substr(body.size());
+        chunk = body;
+    }
     if (chunk.size() > maxMessage)
-        return { true, {} };
-    return { false, std::string(chunk) };
+        return { true, {}, {} };
+    return { false, std::string(chunk), std::string(ending) };
 }
 
 } // namespace pisock::fuzz

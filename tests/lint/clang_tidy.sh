@@ -7,7 +7,8 @@
 . "$(dirname "$0")/../system/cases.sh"
 src=$1 build=$2
 cd "$src" || exit 1
-command -v run-clang-tidy >/dev/null || { echo "SKIPPED-CASES: 2"; echo "no run-clang-tidy"; exit 0; }
+command -v run-clang-tidy >/dev/null ||
+    { echo "SKIPPED-CASES: 2: run-clang-tidy is not installed (package clang-tidy)"; exit 0; }
 
 families() {
     local on family missing=""

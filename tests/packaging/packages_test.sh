@@ -22,11 +22,7 @@ trap 'exit 1' INT TERM
 step() { echo "== $* ($((SECONDS - suite_t0)) s)"; }
 
 skip_suite() { # SUITE WHY [CASES]
-    local i
-    for ((i = 0; i < ${3:-$kCasesPerSuite}; i++)); do
-        CASES_SKIPPED=$((CASES_SKIPPED + 1))
-    done
-    echo "skipped ${3:-$kCasesPerSuite} cases of $1: $2"
+    case_skip "${3:-$kCasesPerSuite} cases of $1" "$2" "${3:-$kCasesPerSuite}"
 }
 
 # --- talking to the daemon inside the container ------------------------------------------
