@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 #include <utility>
 
 #include "units.h"
@@ -164,6 +165,29 @@ bool Buffer::append(std::string_view s)
     auto span = writable(s.size());
     std::memcpy(span.data(), s.data(), s.size());
     commit(s.size());
+    return true;
+}
+
+bool Buffer::appendAll(std::initializer_list<std::string_view> parts) noexcept
+{
+    std::size_t total = 0;
+    for (const auto part : parts)
+        total += part.size();
+    if (total > room())
+        return false;
+    if (total == 0)
+        return true;
+    try {
+        char *p = writable(total).data();
+        for (const auto part : parts) {
+            if (!part.empty())
+                std::memcpy(p, part.data(), part.size());
+            p += part.size();
+        }
+    } catch (const std::bad_alloc &) {
+        return false;
+    }
+    commit(total);
     return true;
 }
 
