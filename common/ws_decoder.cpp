@@ -219,6 +219,9 @@ Event Decoder::onClose(std::string_view payload) noexcept
             return fail(kCloseInvalidData, "invalid UTF-8 in a close reason");
     }
     done_ = true;
+    open_ = false; // a message the Close cut short is dropped
+    message_.clear();
+    message_.release();
     return event;
 }
 

@@ -231,6 +231,18 @@ TEST_CASE("after a Close nothing more is decoded", "[ws]")
     CHECK(decodeBoth(Role::Server, wire) == Events{ closeWith(1000) });
 }
 
+TEST_CASE("a Close in the middle of a fragmented message drops the message", "[ws]")
+{
+    ws::Decoder decoder(Role::Server);
+    Buffer in;
+    REQUIRE(in.append(frame(kText, "half") + frame(kFin | kClose, closePayload(1001))));
+    const auto e = decoder.next(in);
+    CHECK(e.kind == Kind::Close);
+    CHECK(e.code == 1001);
+    CHECK(decoder.done());
+    CHECK(decoder.held() == 0);
+}
+
 // Reserved bits and opcodes.
 
 TEST_CASE("a frame with a reserved bit set is refused with 1002", "[ws]")
