@@ -122,8 +122,8 @@ Request routeUpgrade(const Request &r, const Fields &f, bool http11) noexcept
                       "WebSocket handshake with a method other than GET");
     if (!http11)
         return judged(r, Route::BadRequest, "WebSocket handshake over HTTP/1.0");
-    if (!f.host)
-        return judged(r, Route::BadRequest, "no Host field");
+    if (!f.host || f.host->empty())
+        return judged(r, Route::BadRequest, "missing or empty Host field");
     if (!f.connectionUpgrade)
         return judged(r, Route::BadRequest, "Connection field without \"upgrade\"");
     if (!f.version)

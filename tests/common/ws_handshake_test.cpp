@@ -139,6 +139,9 @@ TEST_CASE("an incomplete or malformed handshake gets 400", "[ws]")
     CHECK(routeOf(upgradeWith("Sec-WebSocket-Version", "")) == Route::BadRequest);
     CHECK(routeOf(upgradeWith("Sec-WebSocket-Key", "")) == Route::BadRequest);
     CHECK(routeOf(upgradeWith("Host", "")) == Route::BadRequest);
+    std::string emptyHost = upgradeWith("Host", "");
+    emptyHost.insert(emptyHost.size() - 2, "Host:\r\n");
+    CHECK(routeOf(emptyHost) == Route::BadRequest);
     CHECK(routeOf(upgradeWith("Connection", "keep-alive")) == Route::BadRequest);
     for (const char *key :
          { "not base64 at all!!!!!!!", "dGhlIHNhbXBsZSBub25jZQ=", "dGhlIHNhbXBsZSBub25jZQ",
