@@ -26,10 +26,10 @@ bool writeRequest(Buffer &out, std::string_view host, std::string_view path,
         path = "/";
     if (host.empty() || !isPlain(host) || path.front() != '/' || !isPlain(path) || !isPlain(key))
         return false;
-    return out.appendAll({ "GET ", path, " HTTP/1.1\r\nHost: ", host,
-                           "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                           "Sec-WebSocket-Key: ",
-                           key, "\r\nSec-WebSocket-Version: 13\r\n\r\n" });
+    constexpr std::string_view kUpgrade = "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                                          "Sec-WebSocket-Key: ";
+    return out.appendAll({ "GET ", path, " HTTP/1.1\r\nHost: ", host, kUpgrade, key,
+                           "\r\nSec-WebSocket-Version: 13\r\n\r\n" });
 }
 
 ResponseParser::Result ResponseParser::refuse(const char *reason) noexcept

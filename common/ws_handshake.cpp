@@ -295,20 +295,23 @@ bool writeAccept(Buffer &out, std::string_view key) noexcept
 
 bool writePage(Buffer &out, std::string_view html, bool head) noexcept
 {
+    // Inline style and script only; WebSocket connections; no frames, forms or other origins.
+    constexpr std::string_view kFields = "\r\nCache-Control: no-cache\r\n"
+                                         "X-Content-Type-Options: nosniff\r\n"
+                                         "Referrer-Policy: no-referrer\r\n"
+                                         "Content-Security-Policy: default-src 'none'; "
+                                         "style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
+                                         "connect-src 'self' ws: wss:; img-src data:; "
+                                         "base-uri 'none'; form-action 'none'; "
+                                         "frame-ancestors 'none'\r\n"
+                                         "Connection: close\r\n\r\n";
     char length[24];
     const auto end = std::to_chars(length, length + sizeof length, html.size()).ptr;
     return out.appendAll({ statusLine(200),
                            "Content-Type: text/html; charset=utf-8\r\n",
                            "Content-Length: ",
                            { length, static_cast<std::size_t>(end - length) },
-                           "\r\nCache-Control: no-cache\r\n"
-                           "X-Content-Type-Options: nosniff\r\n"
-                           "Referrer-Policy: no-referrer\r\n"
-                           "Content-Security-Policy: default-src 'none'; "
-                           "style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
-                           "connect-src 'self' ws: wss:; img-src data:; base-uri 'none'; "
-                           "form-action 'none'; frame-ancestors 'none'\r\n"
-                           "Connection: close\r\n\r\n",
+                           kFields,
                            head ? std::string_view() : html });
 }
 
