@@ -9,9 +9,10 @@
 #include "buffer.h"
 #include "http_head.h"
 
-// The opening handshake (RFC 6455 section 4) over HTTP/1.1: the server reads a request and
-// answers it (101, the page, or an error status), the client writes a request and checks the
-// 101. SHA-1 and base64 come from nettle (see ws_handshake.cpp for why nettle).
+// The opening handshake (RFC 6455 section 4) over HTTP/1.1, the server's side: it reads a
+// request and answers it (101, the page, or an error status). Keys and accept values are
+// shared with the client's side, in ws_client_handshake.h. SHA-1 and base64 come from nettle
+// (ws_handshake.cpp says why nettle).
 namespace pisock::ws {
 
 // What the server does with a request.
@@ -26,7 +27,7 @@ enum class Route {
 };
 
 // A request head as the server judged it. The views point into the input Buffer: they stay
-// valid until the caller consumes size bytes from it or writes to it.
+// valid until it is next written to (consuming the head does not end them).
 struct Request {
     Route route = Route::BadRequest;
     const char *reason = ""; // what was wrong (routes other than Upgrade and Page), one line
@@ -80,10 +81,10 @@ std::string makeKey(const std::array<std::uint8_t, kKeyBytes> &random);
 // server sends it and closes.
 bool writeAccept(Buffer &out, std::string_view key) noexcept; // 101 Switching Protocols
 // 200 with an HTML page (head: without the body), never cached stale, with a strict
-// Content-Security-Policy: inline style and script, connections to its own origin only.
+// Content-Security-Policy: its inline style and script and WebSocket connections, nothing else.
 bool writePage(Buffer &out, std::string_view html, bool head = false) noexcept;
-// 400, 403, 404, 405 (Allow: GET, HEAD), 426 (Sec-WebSocket-Version: 13) or 431, with a
-// one-line text body naming the status (head: without it).
+// 400, 403, 404, 405 (Allow: GET, HEAD), 426 (Sec-WebSocket-Version: 13), 431 or 503 (any
+// other status: 500), with a one-line text body naming the status (head: without it).
 bool writeError(Buffer &out, int status, bool head = false) noexcept;
 // The HTTP status the server answers a route with (200 for Page, 101 for Upgrade).
 [[nodiscard]] int statusFor(Route route) noexcept;
