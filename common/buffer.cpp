@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 #include <utility>
 
 #include "units.h"
@@ -242,15 +243,28 @@ void Buffer::consume(std::size_t n) noexcept
 
 bool Buffer::append(std::string_view s) noexcept
 {
-    if (s.size() > room())
+    return appendAll({ s });
+}
+
+bool Buffer::appendAll(std::initializer_list<std::string_view> parts) noexcept
+{
+    std::size_t total = 0;
+    for (const auto part : parts)
+        total += part.size();
+    if (total > room())
         return false;
-    if (s.empty())
+    if (total == 0)
         return true;
-    auto span = writable(s.size());
-    if (span.size() < s.size())
+    const auto span = writable(total);
+    if (span.size() < total)
         return false;
-    std::memcpy(span.data(), s.data(), s.size());
-    commit(s.size());
+    char *p = span.data();
+    for (const auto part : parts) {
+        if (!part.empty())
+            std::memcpy(p, part.data(), part.size());
+        p += part.size();
+    }
+    commit(total);
     return true;
 }
 

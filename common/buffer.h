@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <initializer_list>
 #include <span>
 #include <string_view>
 
@@ -41,6 +42,8 @@ public:
     [[nodiscard]] std::size_t readable() const noexcept { return tail_ - head_; }
     [[nodiscard]] bool empty() const noexcept { return tail_ == head_; }
     [[nodiscard]] const char *data() const noexcept { return storage_ + head_; }
+    // The unread bytes, writable in place (a WebSocket decoder unmasks them where they are).
+    [[nodiscard]] char *data() noexcept { return storage_ + head_; }
     [[nodiscard]] std::string_view view() const noexcept { return { data(), readable() }; }
     // Bytes that may still be appended before the cap.
     [[nodiscard]] std::size_t room() const noexcept { return maxSize_ - readable(); }
@@ -66,6 +69,9 @@ public:
     // Appends all of s, or nothing and returns false if it would pass the cap or memory is
     // short.
     bool append(std::string_view s) noexcept;
+    // Appends the parts one after the other, or nothing and returns false if they would pass
+    // the cap or memory is short: for a message built from pieces, with no exception to catch.
+    bool appendAll(std::initializer_list<std::string_view> parts) noexcept;
     void clear() noexcept { head_ = tail_ = 0; }
     // Gives the storage back (to the pool) if the buffer is empty.
     void release() noexcept;

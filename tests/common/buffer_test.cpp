@@ -172,3 +172,24 @@ TEST_CASE("capacities are power-of-two blocks and the pool stays bounded", "[buf
     CHECK(big.capacity() >= 3 * 1024 * 1024);
     CHECK(big.readable() == 3 * 1024 * 1024);
 }
+
+TEST_CASE("appendAll appends every part or, past the cap, nothing", "[buffer]")
+{
+    Buffer b(10);
+    CHECK(b.appendAll({ "abc", "", "de" }));
+    CHECK(b.view() == "abcde");
+    CHECK_FALSE(b.appendAll({ "fgh", "ijk" }));
+    CHECK(b.view() == "abcde");
+    CHECK(b.appendAll({}));
+    CHECK(b.appendAll({ "fgh", "ij" }));
+    CHECK(b.view() == "abcdefghij");
+    CHECK(b.room() == 0);
+}
+
+TEST_CASE("unread bytes can be changed in place", "[buffer]")
+{
+    Buffer b;
+    REQUIRE(b.append("xbc"));
+    b.data()[0] = 'a';
+    CHECK(b.view() == "abc");
+}
