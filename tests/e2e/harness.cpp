@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pty.h>
@@ -704,17 +705,22 @@ ProcessStats processStats(pid_t pid)
 
 std::size_t raiseFdLimit(std::size_t want)
 {
+    // rlim_t is 64 bits also where size_t is 32 (armhf), and RLIM_INFINITY is its maximum.
+    const auto asSize = [](rlim_t n) {
+        return static_cast<std::size_t>(
+                std::min<rlim_t>(n, std::numeric_limits<std::size_t>::max()));
+    };
     rlimit lim{};
     ::getrlimit(RLIMIT_NOFILE, &lim);
     if (lim.rlim_cur >= want)
-        return lim.rlim_cur;
+        return asSize(lim.rlim_cur);
     rlimit wanted{ want, std::max<rlim_t>(want, lim.rlim_max) };
     if (::setrlimit(RLIMIT_NOFILE, &wanted) != 0) { // not root: as far as the hard limit
         wanted = { lim.rlim_max, lim.rlim_max };
         ::setrlimit(RLIMIT_NOFILE, &wanted);
     }
     ::getrlimit(RLIMIT_NOFILE, &lim);
-    return lim.rlim_cur;
+    return asSize(lim.rlim_cur);
 }
 
 Client::Client(const std::string &host, std::uint16_t port, const std::string &source)
