@@ -8,8 +8,9 @@
 # armhf packages, under qemu-user (packages_armhf.sh).
 #
 # Environment: PISOCK_TEST_SUITES (default "bookworm trixie"); PISOCK_TEST_ARCHES (default
-# "amd64"; "amd64 armhf" adds armhf, about N min more); PISOCK_TEST_OUT (where the packages
-# go; default build/packages); PISOCK_CACHE (container roots, kept between runs).
+# "amd64"; "amd64 armhf" adds armhf, about 10 min per suite: not in scripts/test);
+# PISOCK_TEST_OUT (where the packages go; default build/packages); PISOCK_CACHE (container
+# roots, kept between runs).
 # Where no container can be booted, every case is reported skipped with the reason.
 set -u
 repo=$(cd "$(dirname "$0")/../.." && pwd)
