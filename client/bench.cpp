@@ -134,7 +134,7 @@ void Runner::fail(Conn &c, std::size_t index, int status, const std::string &why
 void Runner::queueMessages(Conn &c)
 {
     while (sending_ && c.inFlight < o_.pipeline) {
-        c.out += templates_.wire[c.nextToSend % kTemplates];
+        c.out += templates_.wire[static_cast<std::size_t>(c.nextToSend % kTemplates)];
         c.sentAt[(c.ringHead + c.inFlight) % o_.pipeline] = now_;
         ++c.inFlight;
         ++c.nextToSend;
@@ -181,7 +181,7 @@ void Runner::onReply(Conn &c, std::size_t index, std::string_view reply, std::si
         fail(c, index, kStatusBadReply, tr("a reply to a message never sent"));
         return;
     }
-    if (reply != templates_.reply[c.nextReply % kTemplates]) {
+    if (reply != templates_.reply[static_cast<std::size_t>(c.nextReply % kTemplates)]) {
         fail(c, index, kStatusBadReply,
              trf("reply {number} differs from what was sent", fmt::arg("number", c.nextReply + 1)));
         return;

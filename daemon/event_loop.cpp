@@ -128,7 +128,7 @@ void EventLoop::setTicker(unsigned periodMs, std::function<void()> fn)
     if (!fd)
         throw std::system_error(errno, std::system_category(), "timerfd_create");
     itimerspec spec{};
-    spec.it_interval.tv_sec = periodMs / 1000;
+    spec.it_interval.tv_sec = static_cast<time_t>(periodMs / 1000); // long: 32 bits on armhf
     spec.it_interval.tv_nsec = static_cast<long>(periodMs % 1000) * 1000000L;
     spec.it_value = spec.it_interval;
     if (::timerfd_settime(fd.get(), 0, &spec, nullptr) != 0)

@@ -90,8 +90,8 @@ TEST_CASE("the descriptor limit is raised towards what is wanted, never lowered"
     lower.rlim_cur = 256;
     REQUIRE(::setrlimit(RLIMIT_NOFILE, &lower) == 0);
     CHECK(raiseFdLimit(100) == 256);
-    const std::size_t want =
-            before.rlim_max == RLIM_INFINITY ? 512 : std::min<rlim_t>(512, before.rlim_max);
+    const auto want = static_cast<std::size_t>(
+            before.rlim_max == RLIM_INFINITY ? 512 : std::min<rlim_t>(512, before.rlim_max));
     CHECK(raiseFdLimit(512) == want);
     rlimit now{};
     REQUIRE(::getrlimit(RLIMIT_NOFILE, &now) == 0);

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pty.h>
@@ -91,8 +92,16 @@ struct Env {
             if (!skip)
                 strings.emplace_back(kv);
         }
-        for (const auto &kv : extra)
-            strings.push_back(kv);
+        // The first extra NAME=value wins over later ones (a test's own over the harness's):
+        // exec'd under qemu-user, a program would see only the last of two.
+        std::vector<std::string> set;
+        for (const auto &kv : extra) {
+            const std::string name = kv.substr(0, kv.find('=') + 1);
+            if (std::find(set.begin(), set.end(), name) == set.end()) {
+                set.push_back(name);
+                strings.push_back(kv);
+            }
+        }
         for (auto &s : strings)
             pointers.push_back(s.data());
         pointers.push_back(nullptr);
@@ -574,7 +583,9 @@ bool Daemon::waitForNotifications(std::string_view needle, std::size_t n, bool p
         lock.unlock();
         const bool gone = exited();
         lock.lock();
-        if (gone || Clock::now() >= deadline)
+        if (gone) // exited() made the reader take every last note
+            return count() >= n;
+        if (Clock::now() >= deadline)
             return false;
         // 50 ms: notice an early exit, which no notification announces.
         notesChanged_.wait_for(lock, std::min<Clock::duration>(deadline - Clock::now(), 50ms));
@@ -612,10 +623,18 @@ bool Daemon::exited()
     if (status_ >= 0)
         return true;
     if (auto s = waitFor(pid_, Clock::now())) {
-        status_ = *s;
+        reaped(*s);
         return true;
     }
     return false;
+}
+
+// The daemon is gone, so every notification it sent is queued on notify_: the reader takes
+// them all before it ends (it may lag behind the exit, under load or under qemu-user).
+void Daemon::reaped(int status)
+{
+    status_ = status;
+    stopReader();
 }
 
 int Daemon::stop(int sig, std::chrono::milliseconds timeout)
@@ -624,11 +643,11 @@ int Daemon::stop(int sig, std::chrono::milliseconds timeout)
         return status_;
     ::kill(pid_, sig);
     if (auto s = waitFor(pid_, Clock::now() + timeout)) {
-        status_ = *s;
+        reaped(*s);
         return status_;
     }
     ::kill(pid_, SIGKILL);
-    status_ = waitFor(pid_, Clock::now() + 10s).value_or(-1);
+    reaped(waitFor(pid_, Clock::now() + 10s).value_or(-1));
     return -1; // did not stop in time
 }
 
@@ -652,10 +671,15 @@ bool Daemon::waitForLog(std::string_view needle, std::chrono::milliseconds timeo
 void Daemon::readNotifications()
 {
     char buf[4096];
-    while (!stopReading_) {
+    for (;;) {
+        // Once asked to stop, take what is queued without waiting, then end.
+        const bool draining = stopReading_;
         pollfd p{ notify_.get(), POLLIN, 0 };
-        if (::poll(&p, 1, 50) <= 0) // 50 ms: notice stopReading_
+        if (::poll(&p, 1, draining ? 0 : 50) <= 0) { // 50 ms: notice stopReading_
+            if (draining)
+                return;
             continue;
+        }
         const ssize_t n = ::recv(notify_.get(), buf, sizeof(buf), 0);
         if (n < 0)
             continue;
@@ -705,17 +729,22 @@ ProcessStats processStats(pid_t pid)
 
 std::size_t raiseFdLimit(std::size_t want)
 {
+    // rlim_t is 64 bits also where size_t is 32 (armhf), and RLIM_INFINITY is its maximum.
+    const auto asSize = [](rlim_t n) {
+        return static_cast<std::size_t>(
+                std::min<rlim_t>(n, std::numeric_limits<std::size_t>::max()));
+    };
     rlimit lim{};
     ::getrlimit(RLIMIT_NOFILE, &lim);
     if (lim.rlim_cur >= want)
-        return lim.rlim_cur;
+        return asSize(lim.rlim_cur);
     rlimit wanted{ want, std::max<rlim_t>(want, lim.rlim_max) };
     if (::setrlimit(RLIMIT_NOFILE, &wanted) != 0) { // not root: as far as the hard limit
         wanted = { lim.rlim_max, lim.rlim_max };
         ::setrlimit(RLIMIT_NOFILE, &wanted);
     }
     ::getrlimit(RLIMIT_NOFILE, &lim);
-    return lim.rlim_cur;
+    return asSize(lim.rlim_cur);
 }
 
 Client::Client(const std::string &host, std::uint16_t port, const std::string &source)

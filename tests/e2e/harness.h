@@ -172,6 +172,7 @@ private:
     // never lets happen: a thread reads them as they come, for tests of any length.
     void readNotifications();
     void stopReader();
+    void reaped(int status);
 
     TempDir dir_;
     std::string logPath_;

@@ -4,17 +4,22 @@
 # systemd in a container of that suite, install them and check what an admin sees: the
 # service enabled and running unprivileged, a reply through loopback, the journal, reload,
 # the hardening score, the watchdog, stop, socket activation, remove and purge, and an
-# install while port 8888 is taken (pigpiod).
+# install while port 8888 is taken (pigpiod). With armhf in PISOCK_TEST_ARCHES, also the
+# armhf packages, under qemu-user (packages_armhf.sh).
 #
-# Environment: PISOCK_TEST_SUITES (default "bookworm trixie"); PISOCK_TEST_OUT (where the
-# packages go; default build/packages); PISOCK_CACHE (container roots, kept between runs).
+# Environment: PISOCK_TEST_SUITES (default "bookworm trixie"); PISOCK_TEST_ARCHES (default
+# "amd64"; "amd64 armhf" adds armhf, about 10 min per suite: not in scripts/test);
+# PISOCK_TEST_OUT (where the packages go; default build/packages); PISOCK_CACHE (container
+# roots, kept between runs).
 # Where no container can be booted, every case is reported skipped with the reason.
 set -u
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 . "$repo/tests/system/cases.sh"
 . "$repo/tests/system/container.sh"
+. "$repo/tests/packaging/packages_armhf.sh"
 out=${PISOCK_TEST_OUT:-$repo/build/packages}
 suites=${PISOCK_TEST_SUITES:-bookworm trixie}
+arches=${PISOCK_TEST_ARCHES:-amd64}
 kCasesPerSuite=19 # every case below, for reporting skips
 trap poweroff_container EXIT
 trap 'exit 1' INT TERM
@@ -277,10 +282,45 @@ install_debs() {
 
 # --- per suite ----------------------------------------------------------------------------
 
+# Builds SUITE's packages for ARCH with scripts/build-deb and records two cases (built,
+# lintian clean) under LABEL; sets dir and debs. False if nothing was built: then the other
+# CASES cases of LABEL are reported skipped.
+build_packages() { # LABEL SUITE ARCH NOCHECK CASES
+    local label=$1 rc f
+    dir=$out/$2-$3
+    step "$label: building the packages"
+    PISOCK_DEB_OUT=$out PISOCK_DEB_NOCHECK=$4 "$repo/scripts/build-deb" "$2" "$3" \
+        >"$logdir/build-deb.log" 2>&1
+    rc=$?
+    grep '^build-deb:' "$logdir/build-deb.log" | sed 's/^/        /'
+    if [ $rc -ne 0 ] && [ $rc -ne 3 ]; then
+        case_fail "$label: the packages build" "see $logdir/build-deb.log"
+        tail -n 30 "$logdir/build-deb.log" | sed 's/^/        /'
+        skip_suite "$label" "the packages did not build" $(($5 - 1))
+        return 1
+    fi
+    case_pass "$label: the packages build"
+    grep -v '^running with root privileges' "$dir/lintian.txt" | sed 's/^/        /'
+    if [ $rc -eq 0 ]; then
+        case_pass "$label: lintian reports no errors and no warnings"
+    else
+        case_fail "$label: lintian reports no errors and no warnings"
+    fi
+    debs=()
+    for f in "$dir"/pisockd_*.deb "$dir"/pisock_*.deb; do debs+=("$(basename "$f")"); done
+}
+
+# What the packages in dir depend on, but each other: a Depends line for rootfs_satisfy.
+runtime_deps() {
+    local f
+    for f in "${debs[@]}"; do dpkg-deb -f "$dir/$f" Depends; done |
+        tr ',' '\n' | sed 's/^ *//; /^$/d; /^pisock/d' | sort -u | paste -sd, -
+}
+
 test_suite() { # SUITE
     suite=$1
     suite_t0=$SECONDS
-    local dir=$out/$suite-amd64 rc root deps why
+    local root deps
     logdir=$out/$suite-logs
     mkdir -p "$logdir"
 
@@ -289,33 +329,13 @@ test_suite() { # SUITE
     # run them (for trixie, the only place GCC 14 and Catch2 3 meet the code).
     local nocheck=${PISOCK_DEB_NOCHECK:-}
     [ -n "$nocheck" ] || { [ "$suite" = "$host_suite" ] && nocheck=1 || nocheck=0; }
-    step "$suite: building the packages"
-    PISOCK_DEB_OUT=$out PISOCK_DEB_NOCHECK=$nocheck "$repo/scripts/build-deb" "$suite" amd64 \
-        >"$logdir/build-deb.log" 2>&1
-    rc=$?
-    grep '^build-deb:' "$logdir/build-deb.log" | sed 's/^/        /'
-    if [ $rc -ne 0 ] && [ $rc -ne 3 ]; then
-        case_fail "$suite: the packages build" "see $logdir/build-deb.log"
-        tail -n 30 "$logdir/build-deb.log" | sed 's/^/        /'
-        skip_suite "$suite" "the packages did not build" $((kCasesPerSuite - 1))
-        return
-    fi
-    case_pass "$suite: the packages build"
-    grep -v '^running with root privileges' "$dir/lintian.txt" | sed 's/^/        /'
-    if [ $rc -eq 0 ]; then
-        case_pass "$suite: lintian reports no errors and no warnings"
-    else
-        case_fail "$suite: lintian reports no errors and no warnings"
-    fi
-    debs=()
-    for f in "$dir"/pisockd_*.deb "$dir"/pisock_*.deb; do debs+=("$(basename "$f")"); done
+    build_packages "$suite" "$suite" amd64 "$nocheck" $kCasesPerSuite || return
     step "$suite: preparing the container"
     if ! root=$(ensure_rootfs "$suite" rootfs); then
         skip_suite "$suite" "no $suite root filesystem (debootstrap failed: no mirror?)" $((kCasesPerSuite - 2))
         return
     fi
-    deps=$(for f in "${debs[@]}"; do dpkg-deb -f "$dir/$f" Depends; done |
-        tr ',' '\n' | sed 's/^ *//; /^$/d; /^pisock/d' | sort -u | paste -sd, -)
+    deps=$(runtime_deps)
     if ! rootfs_satisfy "$root" "$deps"; then
         case_fail "$suite: runtime dependencies in the container" "$deps"
         skip_suite "$suite" "no container with the runtime dependencies" $((kCasesPerSuite - 3))
@@ -357,10 +377,21 @@ test_suite() { # SUITE
 }
 
 host_suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+for a in $arches; do
+    case $a in amd64 | armhf) ;; *) echo "PISOCK_TEST_ARCHES: no test for '$a' (amd64, armhf)" >&2 && exit 1 ;; esac
+done
 why=$(container_unavailable) && {
-    for s in $suites; do skip_suite "$s" "$why"; done
+    for s in $suites; do
+        for a in $arches; do
+            if [ "$a" = amd64 ]; then skip_suite "$s" "$why"; else skip_suite "$s $a" "$why" $kCasesArmhf; fi
+        done
+    done
     cases_summary
     exit 0
 }
-for s in $suites; do test_suite "$s"; done
+for s in $suites; do
+    for a in $arches; do
+        if [ "$a" = amd64 ]; then test_suite "$s"; else test_armhf "$s"; fi
+    done
+done
 cases_summary

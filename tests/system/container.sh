@@ -4,12 +4,15 @@
 #   container_unavailable          print why containers cannot run here; false if they might
 #                                  (inside some containers only booting one tells: a test
 #                                  reports a boot_container failure as skipped, with its log)
-#   ensure_rootfs SUITE NAME [PKG...]
+#   ensure_rootfs [--arch=ARCH] SUITE NAME [PKG...]
 #                                  print the path of a cached Debian root with systemd (and
-#                                  PKG...), made by debootstrap on first use: about a minute
+#                                  PKG...), made by debootstrap on first use: about a minute;
+#                                  for another ARCH than this machine's (NAME-SUITE-ARCH) its
+#                                  programs run under qemu-user (binfmt_misc), several minutes
 #   rootfs_run ROOT [NSPAWN_OPT...] -- CMD...
 #                                  run CMD in ROOT without booting it (apt-get, builds); the
-#                                  network is the host's, changes stay in ROOT
+#                                  network is the host's, changes stay in ROOT (unless
+#                                  --volatile=overlay); QEMU_CPU, if set, reaches CMD
 #   rootfs_satisfy ROOT DEPENDS    make ROOT satisfy a Depends-style list (apt-get satisfy)
 #   boot_container ROOT [NSPAWN_OPT...]
 #                                  boot ROOT (--volatile=overlay: every change is thrown away,
@@ -47,21 +50,24 @@ container_unavailable() {
     fi
 }
 
-ensure_rootfs() { # SUITE NAME [PKG...]
-    local suite=$1 name=$2 root
+ensure_rootfs() { # [--arch=ARCH] SUITE NAME [PKG...]
+    local arch='' suite name root
+    case ${1:-} in --arch=*) arch=${1#--arch=} && shift ;; esac
+    [ "$arch" != "$(dpkg --print-architecture)" ] || arch=
+    suite=$1 name=$2
     shift 2
-    root=$PISOCK_CACHE/$name-$suite
+    root=$PISOCK_CACHE/$name-$suite${arch:+-$arch}
     mkdir -p "$PISOCK_CACHE" || return 1
     (
         flock 9
         [ -d "$root" ] && exit 0
         local include=systemd,systemd-sysv,dbus
         [ $# -gt 0 ] && include="$include,$(echo "$*" | tr ' ' ',')"
-        echo "container: debootstrap $suite into $root (once; about a minute)" >&2
+        echo "container: debootstrap $suite${arch:+ $arch} into $root (once; about a minute${arch:+, more under qemu})" >&2
         rm -rf "$root.tmp"
-        if ! debootstrap --variant=minbase --include="$include" "$suite" "$root.tmp" \
-            "$(_container_mirror)" >"$root.log" 2>&1; then
-            echo "container: debootstrap $suite failed, see $root.log" >&2
+        if ! debootstrap ${arch:+--arch="$arch"} --variant=minbase --include="$include" "$suite" \
+            "$root.tmp" "$(_container_mirror)" >"$root.log" 2>&1; then
+            echo "container: debootstrap $suite${arch:+ $arch} failed, see $root.log" >&2
             tail -n 5 "$root.log" >&2
             exit 1
         fi
@@ -83,9 +89,11 @@ rootfs_run() { # ROOT [NSPAWN_OPT...] -- CMD...
     shift
     (
         flock 9
-        systemd-nspawn -q -D "$root" --register=no --keep-unit --pipe "${opts[@]}" \
+        # qemu-user (binfmt_misc) reads QEMU_CPU at every exec: env is the first one inside.
+        systemd-nspawn -q -D "$root" --register=no --keep-unit --pipe \
+            ${QEMU_CPU:+--setenv=QEMU_CPU="$QEMU_CPU"} "${opts[@]}" \
             env -i PATH="$_container_path" LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive \
-            HOME=/root "$@"
+            HOME=/root ${QEMU_CPU:+QEMU_CPU="$QEMU_CPU"} "$@"
     ) 9>"$root.lock"
 }
 
