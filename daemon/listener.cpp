@@ -178,10 +178,18 @@ bool Listener::shedOneConnection() noexcept
     return fd >= 0;
 }
 
-void Listener::onIo(std::uint32_t events) noexcept
+void Listener::onIo(std::uint32_t) noexcept
 {
-    if (events == EventLoop::kResume)
-        deferred_ = false;
+    acceptSome();
+}
+
+void Listener::onResume() noexcept
+{
+    acceptSome();
+}
+
+void Listener::acceptSome() noexcept
+{
     for (int i = 0; i < kAcceptsPerWakeup && fd_; ++i) {
         SocketAddress peer;
         UniqueFd client(
@@ -211,10 +219,8 @@ void Listener::onIo(std::uint32_t events) noexcept
         }
     }
     // Budget spent with clients possibly still queued: ET raises no new edge for them.
-    if (fd_ && !deferred_) {
-        deferred_ = true;
+    if (fd_)
         loop_.defer(*this);
-    }
 }
 
 } // namespace pisock

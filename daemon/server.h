@@ -54,6 +54,7 @@ public:
     void onClosed(Connection &connection) noexcept override;
     void onLinger(Connection &connection) noexcept override;
     void onMemoryWait(Connection &connection) noexcept override;
+    void onTransition(Connection &connection, ConnState from) noexcept override;
 
     [[nodiscard]] std::size_t connectionCount() const noexcept { return connections_.size(); }
     [[nodiscard]] const MemoryBudget &memory() const noexcept { return memory_; }

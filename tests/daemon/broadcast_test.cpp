@@ -49,7 +49,7 @@ struct Room : ConnectionOwner {
         m->owned = std::make_unique<Connection>(loop, UniqueFd(fds[0]), addr, id,
                                                 std::move(service), limits, *this);
         m->conn = m->owned.get();
-        REQUIRE(m->conn->start());
+        REQUIRE(m->conn->start() == 0);
         members.push_back(std::move(m));
         return *members.back();
     }

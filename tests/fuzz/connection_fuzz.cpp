@@ -212,7 +212,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
                                            h.limits, h);
     h.conn = h.owned.get();
     check(h.conn->peer() == name, "the connection names its peer otherwise");
-    if (!h.conn->start())
+    if (h.conn->start() != 0)
         return 0;
 
     while (input.remaining_bytes() > 0 && !h.closed) {
