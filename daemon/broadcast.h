@@ -7,8 +7,8 @@
 
 #include "chunk.h"
 #include "common/units.h"
-#include "connection.h"
-#include "line_service.h"
+#include "service.h"
+#include "services.h"
 #include "settings.h"
 
 namespace pisock {

@@ -15,6 +15,9 @@ class AcceptSink
 {
 public:
     virtual void onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) noexcept = 0;
+    // Accepting on from failed (for the log): EMFILE once a client was refused for want of a
+    // descriptor, or the errno that stopped accepting until Listener::retry().
+    virtual void onAcceptError(Listener &from, int err) noexcept = 0;
 
 protected:
     virtual ~AcceptSink() = default;
@@ -64,7 +67,6 @@ private:
     std::string address_;
     std::string unlinkPath_;
     bool stalled_ = false; // clients may be queued with no edge to come: retry() accepts
-    std::uint64_t lastFdWarningMs_ = 0;
 };
 
 } // namespace pisock

@@ -241,6 +241,18 @@ void Server::onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) no
     }
 }
 
+void Server::onAcceptError(Listener &from, int err) noexcept
+{
+    if (err != EMFILE) {
+        log::warning("accept on {}: {}", from.address(), errnoText(err));
+        return;
+    }
+    if (lastFdLogMs_ == 0 || loop_.now() - lastFdLogMs_ >= 1000) {
+        lastFdLogMs_ = loop_.now();
+        log::warning("out of file descriptors, refusing clients on {}", from.address());
+    }
+}
+
 const char *Server::admit(const PeerHost &host) const noexcept
 {
     if (connections_.size() >= settings_.maxConnections)

@@ -12,15 +12,15 @@
 #include "connection.h"
 #include "event_loop.h"
 #include "framing_hint.h"
-#include "line_service.h"
+#include "idle_list.h"
 #include "listen_set.h"
 #include "listener.h"
 #include "notify.h"
 #include "options.h"
 #include "peer_host.h"
 #include "refusal.h"
+#include "services.h"
 #include "settings.h"
-#include "timeouts.h"
 #include "turn_budget.h"
 
 namespace pisock {
@@ -51,6 +51,7 @@ public:
     void reload() noexcept;
 
     void onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) noexcept override;
+    void onAcceptError(Listener &from, int err) noexcept override;
     void onClosed(Connection &connection) noexcept override;
     void onLinger(Connection &connection) noexcept override;
     void onMemoryWait(Connection &connection) noexcept override;
@@ -107,6 +108,7 @@ private:
     std::uint64_t lastTrimMs_ = 0;
     std::size_t usedSinceTrim_ = 0; // the most the budget counted since the heap was trimmed
     std::uint64_t lastOomLogMs_ = 0;
+    std::uint64_t lastFdLogMs_ = 0;
     std::uint64_t oomClosed_ = 0;
     bool pressureLogged_ = false;
     bool stopping_ = false;

@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <vector>
 
+#include "common/unique_fd.h"
+#include "daemon/connection.h"
 #include "tests/catch.h"
 
 using namespace pisock;

@@ -5,7 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "daemon/line_service.h"
+#include "daemon/services.h"
 #include "tests/catch.h"
 
 using namespace pisock;

@@ -26,8 +26,8 @@
 #include "common/address.h"
 #include "common/safe_text.h"
 #include "daemon/connection.h"
-#include "daemon/line_service.h"
 #include "daemon/log.h"
+#include "daemon/services.h"
 #include "tests/fuzz/line_model.h"
 
 using namespace pisock;
