@@ -158,7 +158,7 @@ const char *Connection::step() noexcept
         return nullptr; // closed by its owner meanwhile
     if (const char *why = flush())
         return why;
-    if (outputDrained())
+    if (belowLowWater())
         if (const char *why = afterLowWater())
             return why;
     finishStop();
@@ -176,7 +176,7 @@ const char *Connection::afterLowWater() noexcept
                 return why;
         }
     }
-    if (readPaused_ && outputDrained()) {
+    if (readPaused_ && belowLowWater()) {
         readPaused_ = false;
         if (const char *why = runService()) // input left over from before the pause
             return why;
@@ -203,7 +203,7 @@ std::size_t Connection::outputMark() const noexcept
 
 // Down to the low-water mark (or half the output mark near the budget, whichever is lower), or
 // nothing left to send at all.
-bool Connection::outputDrained() const noexcept
+bool Connection::belowLowWater() const noexcept
 {
     return out_.empty() || out_.cost() <= std::min(limits_.lowWater, outputMark() / 2);
 }
@@ -301,7 +301,7 @@ const char *Connection::readUpTo(std::size_t &budget) noexcept
         if (stopping_)
             room = std::min(room, owedInput_);
         if (room == 0)
-            return nullptr; // the service holds input back; it runs again when output drains
+            return nullptr; // the service holds input back; it runs again at the low-water mark
         std::size_t asked = 0;
         std::size_t got = 0;
         const char *why = nullptr;

@@ -140,7 +140,7 @@ private:
     [[nodiscard]] const char *afterFlush() noexcept;
     [[nodiscard]] const char *discardInput() noexcept;
     [[nodiscard]] std::size_t outputMark() const noexcept;
-    [[nodiscard]] bool outputDrained() const noexcept;
+    [[nodiscard]] bool belowLowWater() const noexcept;
     void finishStop() noexcept;
     void close(const char *reason) noexcept;
     void active() noexcept;

@@ -30,7 +30,7 @@ public:
     void onIo(std::uint32_t) noexcept override
     {
         alignas(signalfd_siginfo) char record[sizeof(signalfd_siginfo)];
-        // ET: drain, or the next signal or tick would raise no new edge.
+        // ET: read until EAGAIN, or the next signal or tick would raise no new edge.
         for (;;) {
             const ssize_t n = ::read(fd_.get(), record, recordSize_);
             if (n == static_cast<ssize_t>(recordSize_)) {

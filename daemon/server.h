@@ -41,7 +41,7 @@ public:
     // Takes the sockets systemd passed (LISTEN_FDS) or opens settings.listen; throws
     // std::system_error naming the address that failed.
     void open();
-    // Serves until SIGTERM/SIGINT and the drain that follows; returns the exit status.
+    // Serves until SIGTERM/SIGINT and the graceful stop that follows; returns the exit status.
     int run();
     // Graceful stop: no new clients, replies owed are sent, then exit. A second call closes
     // every client at once.
