@@ -30,8 +30,9 @@
 //
 // Beside the state, and orthogonal to it: peerFin_ (No, Pending: EPOLLRDHUP seen, Seen: recv()
 // returned 0), stopping_ (set once by stop(): what is owed is answered, then finishReason() is
-// "server stopping"), and the readiness and backpressure flags canRead_, canWrite_, readPaused_,
-// yielded_ and lowWaterWatch_; memoryWait_ is the owner's wait list (onMemoryWait()).
+// "server stopping"), and five readiness and backpressure fields: readable_ (No, Yes, NoMemory:
+// readable but the memory budget refused a block, until memoryAvailable()), canWrite_,
+// readPaused_, yielded_ and lowWaterWatch_.
 //
 // The I/O path (onIo(), onResume(), stop()) runs step(), whose parts return why the connection
 // must close (nullptr: it stays); survive() closes on that one exit. close() is reached only
@@ -117,8 +118,8 @@ void Connection::onIo(std::uint32_t events) noexcept
 {
     if (state_ == ConnState::Closed)
         return;
-    if (events & (EPOLLIN | EPOLLRDHUP))
-        canRead_ = true;
+    if ((events & (EPOLLIN | EPOLLRDHUP)) && readable_ == Readable::No)
+        readable_ = Readable::Yes;
     if ((events & EPOLLRDHUP) && peerFin_ == PeerFin::No)
         peerFin_ = PeerFin::Pending;
     if (events & EPOLLOUT)
@@ -183,7 +184,7 @@ const char *Connection::afterLowWater() noexcept
         if (const char *why = flush())
             return why;
         // ET: data that queued in the kernel meanwhile raises no new edge.
-        if (canRead_ || !in_.empty())
+        if (readable_ != Readable::No || !in_.empty())
             loop_.defer(*this);
     }
     return nullptr;
@@ -213,8 +214,8 @@ const char *Connection::memoryShort() noexcept
 {
     if (account_.outOfMemory())
         return "out of memory";
-    if (!memoryWait_) {
-        memoryWait_ = true;
+    if (readable_ != Readable::NoMemory) {
+        readable_ = Readable::NoMemory;
         owner_.onMemoryWait(*this); // reads again on memoryAvailable()
     }
     return nullptr;
@@ -235,8 +236,8 @@ const char *Connection::noticeReset() const noexcept
 
 void Connection::memoryAvailable() noexcept
 {
-    if (memoryWait_) {
-        memoryWait_ = false;
+    if (readable_ == Readable::NoMemory) {
+        readable_ = Readable::Yes;
         loop_.defer(*this); // ET: what waits in the kernel raises no new edge
     }
 }
@@ -283,10 +284,10 @@ const char *Connection::readInput() noexcept
 
 const char *Connection::readUpTo(std::size_t &budget) noexcept
 {
-    while (canRead_) {
+    while (readable_ != Readable::No) {
         if (state_ == ConnState::Flushing || state_ == ConnState::Lingering)
             return discardInput();
-        if (memoryWait_)
+        if (readable_ == Readable::NoMemory)
             return noticeReset(); // nothing is read meanwhile, not even an RST
         if (state_ != ConnState::Open || readPaused_ || yielded_)
             return nullptr;
@@ -313,16 +314,16 @@ const char *Connection::readUpTo(std::size_t &budget) noexcept
             // A short read emptied the socket: skip the recv() that would only say EAGAIN.
             // Unless the peer's FIN is queued, which raises no further edge.
             if (got < asked && peerFin_ == PeerFin::No)
-                canRead_ = false;
+                readable_ = Readable::No;
             why = runService();
             break;
         case IoResult::WouldBlock:
             if (asked == 0)
-                return memoryShort(); // nothing to read into: canRead_ stays
-            canRead_ = false;
+                return memoryShort(); // nothing to read into: still readable
+            readable_ = Readable::No;
             break;
         case IoResult::Eof:
-            canRead_ = false;
+            readable_ = Readable::No;
             peerFin_ = PeerFin::Seen;
             setState(ConnState::PeerClosed);
             why = runService();
@@ -454,14 +455,14 @@ const char *Connection::afterFlush() noexcept
     service_->detach(); // nothing more can be sent
     lingerDeadline_ = loop_.now() + limits_.lingerMs;
     owner_.onLinger(*this);
-    return canRead_ ? discardInput() : nullptr;
+    return readable_ != Readable::No ? discardInput() : nullptr;
 }
 
 const char *Connection::discardInput() noexcept
 {
     std::size_t budget = limits_.ioBudget;
     char scratch[4096];
-    while (canRead_ && budget > 0) {
+    while (readable_ != Readable::No && budget > 0) {
         const ssize_t n = ::recv(fd_.get(), scratch, sizeof(scratch), 0);
         if (n > 0) {
             budget -= std::min(budget, static_cast<std::size_t>(n));
@@ -472,16 +473,16 @@ const char *Connection::discardInput() noexcept
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN) {
-            canRead_ = false;
+            readable_ = Readable::No;
             return nullptr;
         }
         if (n < 0)
             return "reset by peer";
         peerFin_ = PeerFin::Seen;
-        canRead_ = false;
+        readable_ = Readable::No;
         return state_ == ConnState::Lingering ? finishReason() : nullptr;
     }
-    if (canRead_)
+    if (readable_ != Readable::No)
         loop_.defer(*this);
     return nullptr;
 }
@@ -498,7 +499,8 @@ void Connection::stop() noexcept
         queued = 0;
     stopping_ = true;
     owedInput_ = static_cast<std::size_t>(queued);
-    canRead_ = canRead_ || owedInput_ > 0;
+    if (owedInput_ > 0 && readable_ == Readable::No)
+        readable_ = Readable::Yes;
     handle();
 }
 

@@ -112,7 +112,7 @@ public:
     [[nodiscard]] std::size_t pendingInput() const noexcept { return in_.readable(); }
     // What its buffers and queue really occupy, input included.
     [[nodiscard]] std::size_t memoryHeld() const noexcept { return account_.held(); }
-    [[nodiscard]] bool waitingForMemory() const noexcept { return memoryWait_; }
+    [[nodiscard]] bool waitingForMemory() const noexcept { return readable_ == Readable::NoMemory; }
     // The heap refused it a block: why it closed.
     [[nodiscard]] bool outOfMemory() const noexcept { return account_.outOfMemory(); }
     [[nodiscard]] std::uint64_t lingerDeadline() const noexcept { return lingerDeadline_; }
@@ -120,6 +120,9 @@ public:
 private:
     // The peer's FIN: not seen, announced by EPOLLRDHUP (queued behind unread input), read.
     enum class PeerFin { No, Pending, Seen };
+    // Whether the socket may hold input: EAGAIN not seen since the last edge. NoMemory: it may,
+    // but the memory budget refused a block to read into; the owner calls memoryAvailable().
+    enum class Readable { No, Yes, NoMemory };
 
     void setState(ConnState next) noexcept;
     // Why quit or the server's stop closed it: "quit" or "server stopping".
@@ -161,12 +164,11 @@ private:
     bool stopping_ = false; // stop() was called: answer owedInput_ more bytes, then Flushing
     std::size_t owedInput_ = 0;
     // Readiness and backpressure.
-    bool canRead_ = false;
+    Readable readable_ = Readable::No;
     bool canWrite_ = true; // a new socket has room; EAGAIN says when not
     bool readPaused_ = false; // out_ passed the output mark
     bool yielded_ = false; // the service stopped for this turn with input left
     bool lowWaterWatch_ = false; // the service waits for onLowWater()
-    bool memoryWait_ = false; // a read was refused by the memory budget: on the owner's list
     std::size_t readHint_ = Buffer::kMinCapacity; // grows while reads fill their block
     std::uint64_t startedMs_;
     std::uint64_t lingerDeadline_ = 0;
