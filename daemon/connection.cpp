@@ -21,12 +21,13 @@
 //   Lingering   the peer's FIN, or checkLinger() past the deadline Closed finishReason()
 //   any         recv()/send() error, reset, out of memory, abort() Closed (that reason)
 //
-//   Open -----FIN-----> PeerClosed -----sent-----------------------------> Closed
-//     |                     |                                               ^  ^
-//     +--quit/stop--+-------+-quit/stop-> Flushing --sent, FIN read---------+  |
-//                                           | sent: our FIN                    |
-//                                           v                                  |
-//                                         Lingering --their FIN, deadline------+
+//   Open ---FIN read---> PeerClosed ---all answered and sent------------> Closed
+//    |                       |                                            ^ ^ ^
+//    +----quit, stop---------+----> Flushing ---sent, their FIN read------+ | |
+//                                      | sent: our FIN                      | |
+//                                      v                                    | |
+//                                   Lingering ---their FIN, deadline--------+ |
+//   any state ---error, reset, out of memory, abort()-------------------------+
 //
 // Beside the state, and orthogonal to it: peerFin_ (No, Pending: EPOLLRDHUP seen, Seen: recv()
 // returned 0), stopping_ (set once by stop(): what is owed is answered, then finishReason() is

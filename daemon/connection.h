@@ -110,8 +110,6 @@ public:
     [[nodiscard]] std::size_t pendingOutput() const noexcept { return out_.size(); }
     [[nodiscard]] std::size_t outputCost() const noexcept override { return out_.cost(); }
     [[nodiscard]] std::size_t pendingInput() const noexcept { return in_.readable(); }
-    // What its buffers and queue really occupy, input included.
-    [[nodiscard]] std::size_t memoryHeld() const noexcept { return account_.held(); }
     [[nodiscard]] bool waitingForMemory() const noexcept { return readable_ == Readable::NoMemory; }
     // The heap refused it a block: why it closed.
     [[nodiscard]] bool outOfMemory() const noexcept { return account_.outOfMemory(); }
