@@ -68,6 +68,7 @@ struct Harness : ConnectionOwner {
         loop.retire(std::move(owned));
     }
     void onLinger(Connection &) noexcept override {}
+    void onMemoryWait(Connection &) noexcept override {} // no budget: never told
 
     void write(const std::string &chunk)
     {
