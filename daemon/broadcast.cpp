@@ -160,7 +160,7 @@ void BroadcastService::deliver(Chunk &chunk) noexcept
             "too slow: {} bytes wait for it ({}), dropping messages until it catches up",
             outlet_->outputCost(),
             memory && memory->pressure() ? "its share of --memory-limit" : "--high-water");
-    outlet_->watchDrain();
+    outlet_->watchLowWater();
     drop();
 }
 
@@ -170,7 +170,7 @@ void BroadcastService::drop() noexcept
     ++episodeDropped_;
 }
 
-void BroadcastService::onDrained(Buffer &out) noexcept
+void BroadcastService::onLowWater(Buffer &out) noexcept
 {
     if (!dropping_)
         return;

@@ -7,8 +7,8 @@
 
 #include "chunk.h"
 #include "common/units.h"
-#include "connection.h"
-#include "line_service.h"
+#include "service.h"
+#include "services.h"
 #include "settings.h"
 
 namespace pisock {
@@ -101,7 +101,7 @@ public:
     [[nodiscard]] std::uint64_t dropped() const noexcept override { return dropped_; }
     void attach(Outlet &outlet) noexcept override;
     void detach() noexcept override;
-    void onDrained(Buffer &out) noexcept override;
+    void onLowWater(Buffer &out) noexcept override;
 
     // From the hub: queues chunk for this client, or applies --slow-client.
     void deliver(Chunk &chunk) noexcept;

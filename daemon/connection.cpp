@@ -7,7 +7,37 @@
 #include <sys/uio.h>
 
 #include "common/units.h"
-#include "log.h"
+
+// The life of a connection: one state (ConnState), changed only by setState().
+//
+//   state       on                                                 next
+//   ----------  -------------------------------------------------  --------------------------
+//   Open        recv() returns 0: the peer's FIN                   PeerClosed
+//   Open,       Verdict::Finish (quit, exit), or, after stop(),    Flushing
+//   PeerClosed  every owed message answered
+//   PeerClosed  output sent, input answered                        Closed "closed by peer"
+//   Flushing    output sent, the peer's FIN already read           Closed finishReason()
+//   Flushing    output sent: shutdown(SHUT_WR) sends our FIN       Lingering
+//   Lingering   the peer's FIN, or checkLinger() past the deadline Closed finishReason()
+//   any         recv()/send() error, reset, out of memory, abort() Closed (that reason)
+//
+//   Open ---FIN read---> PeerClosed ---all answered and sent------------> Closed
+//    |                       |                                            ^ ^ ^
+//    +----quit, stop---------+----> Flushing ---sent, their FIN read------+ | |
+//                                      | sent: our FIN                      | |
+//                                      v                                    | |
+//                                   Lingering ---their FIN, deadline--------+ |
+//   any state ---error, reset, out of memory, abort()-------------------------+
+//
+// Beside the state, and orthogonal to it: peerFin_ (No, Pending: EPOLLRDHUP seen, Seen: recv()
+// returned 0), stopping_ (set once by stop(): what is owed is answered, then finishReason() is
+// "server stopping"), and five readiness and backpressure fields: readable_ (No, Yes, NoMemory:
+// readable but the memory budget refused a block, until memoryAvailable()), canWrite_,
+// readPaused_, yielded_ and lowWaterWatch_.
+//
+// The I/O path (onIo(), onResume(), stop()) runs step(), whose parts return why the connection
+// must close (nullptr: it stays); survive() closes on that one exit. close() is reached only
+// from survive() and abort().
 
 namespace pisock {
 
@@ -29,8 +59,10 @@ const char *stateName(ConnState state) noexcept
         return "Open";
     case ConnState::PeerClosed:
         return "PeerClosed";
-    case ConnState::Draining:
-        return "Draining";
+    case ConnState::Flushing:
+        return "Flushing";
+    case ConnState::Lingering:
+        return "Lingering";
     case ConnState::Closed:
         return "Closed";
     }
@@ -64,87 +96,99 @@ void Connection::active() noexcept
         idle_->touch(*this, loop_.now());
 }
 
-bool Connection::start() noexcept
+int Connection::start() noexcept
 {
     service_->attach(*this);
     // EPOLL_CTL_ADD reports readiness that is already there, so no first read is needed.
-    if (int err = loop_.add(fd_.get(), *this); err < 0) {
-        log::warning("epoll_ctl for {}: {}, closing", peer_, errnoText(-err));
-        close("epoll_ctl failed");
-        return false;
-    }
-    return true;
+    return loop_.add(fd_.get(), *this);
 }
 
 void Connection::setState(ConnState next) noexcept
 {
-    if (log::enabled(log::Level::Debug)) {
-        const log::Peer who{ peer_, id_ };
-        log::at(log::Level::Debug, &who, "{} -> {}", stateName(state_), stateName(next));
-    }
+    const ConnState from = state_;
     state_ = next;
+    owner_.onTransition(*this, from);
+}
+
+const char *Connection::finishReason() const noexcept
+{
+    return stopping_ ? "server stopping" : "quit";
 }
 
 void Connection::onIo(std::uint32_t events) noexcept
 {
-    if (events == EventLoop::kResume)
-        deferred_ = false;
     if (state_ == ConnState::Closed)
         return;
-    if (events & (EPOLLIN | EPOLLRDHUP))
-        canRead_ = true;
-    if (events & EPOLLRDHUP)
-        eofPending_ = true;
+    if ((events & (EPOLLIN | EPOLLRDHUP)) && readable_ == Readable::No)
+        readable_ = Readable::Yes;
+    if ((events & EPOLLRDHUP) && peerFin_ == PeerFin::No)
+        peerFin_ = PeerFin::Pending;
     if (events & EPOLLOUT)
         canWrite_ = true;
     handle();
 }
 
-void Connection::deferSelf() noexcept
+void Connection::onResume() noexcept
 {
-    if (!deferred_) {
-        deferred_ = true;
-        loop_.defer(*this);
-    }
+    if (state_ != ConnState::Closed)
+        handle();
 }
 
 void Connection::handle() noexcept
 {
+    survive(step());
+}
+
+bool Connection::survive(const char *why) noexcept
+{
+    if (why == nullptr)
+        return state_ != ConnState::Closed;
+    close(why);
+    return false;
+}
+
+const char *Connection::step() noexcept
+{
     if (yielded_) {
         yielded_ = false;
-        runService(); // input the service left for this turn
+        if (const char *why = runService()) // input the service left for this turn
+            return why;
     }
-    readInput();
-    if (state_ == ConnState::Closed || flush() == IoResult::Error)
-        return;
-    if (outputDrained() && !afterDrain())
-        return;
+    if (const char *why = readInput())
+        return why;
+    if (state_ == ConnState::Closed)
+        return nullptr; // closed by its owner meanwhile
+    if (const char *why = flush())
+        return why;
+    if (belowLowWater())
+        if (const char *why = afterLowWater())
+            return why;
     finishStop();
-    afterFlush();
+    return afterFlush();
 }
 
 // Output is down to the low-water mark: tell the service if it asked, read again if paused.
-// False if the connection closed meanwhile.
-bool Connection::afterDrain() noexcept
+const char *Connection::afterLowWater() noexcept
 {
-    if (drainWatch_) {
-        drainWatch_ = false;
-        if (!shutDown_) {
-            service_->onDrained(out_.bytes());
-            if (flush() == IoResult::Error)
-                return false;
+    if (lowWaterWatch_) {
+        lowWaterWatch_ = false;
+        if (state_ != ConnState::Lingering) {
+            service_->onLowWater(out_.bytes());
+            if (const char *why = flush())
+                return why;
         }
     }
-    if (readPaused_ && outputDrained()) {
+    if (readPaused_ && belowLowWater()) {
         readPaused_ = false;
-        runService(); // input left over from before the pause
-        if (flush() == IoResult::Error)
-            return false;
+        if (const char *why = runService()) // input left over from before the pause
+            return why;
+        if (const char *why = flush())
+            return why;
         // ET: data that queued in the kernel meanwhile raises no new edge.
-        if (canRead_ || !in_.empty())
-            deferSelf();
+        if (readable_ != Readable::No || !in_.empty())
+            loop_.defer(*this);
     }
-    return true;
+    return nullptr;
 }
 
 // The output mark: --high-water, or near the memory budget what is left of this connection's
@@ -161,41 +205,41 @@ std::size_t Connection::outputMark() const noexcept
 
 // Down to the low-water mark (or half the output mark near the budget, whichever is lower), or
 // nothing left to send at all.
-bool Connection::outputDrained() const noexcept
+bool Connection::belowLowWater() const noexcept
 {
     return out_.empty() || out_.cost() <= std::min(limits_.lowWater, outputMark() / 2);
 }
 
 // The budget refused a block to read into, or the heap had none.
-void Connection::memoryShort() noexcept
+const char *Connection::memoryShort() noexcept
 {
-    if (account_.outOfMemory()) {
-        close("out of memory");
-        return;
-    }
-    if (!memoryWait_) {
-        memoryWait_ = true;
+    if (account_.outOfMemory())
+        return "out of memory";
+    if (readable_ != Readable::NoMemory) {
+        readable_ = Readable::NoMemory;
         owner_.onMemoryWait(*this); // reads again on memoryAvailable()
     }
+    return nullptr;
 }
 
 // Waiting for memory with the peer gone: closes now if it was a reset, whose error the recv()
 // we cannot make would have reported.
-void Connection::noticeReset() noexcept
+const char *Connection::noticeReset() const noexcept
 {
-    if (!eofPending_)
-        return;
+    if (peerFin_ == PeerFin::No)
+        return nullptr;
     int err = 0;
     socklen_t len = sizeof(err);
     if (::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0)
-        close("reset by peer");
+        return "reset by peer";
+    return nullptr;
 }
 
 void Connection::memoryAvailable() noexcept
 {
-    if (memoryWait_) {
-        memoryWait_ = false;
-        deferSelf(); // ET: what waits in the kernel raises no new edge
+    if (readable_ == Readable::NoMemory) {
+        readable_ = Readable::Yes;
+        loop_.defer(*this); // ET: what waits in the kernel raises no new edge
     }
 }
 
@@ -207,10 +251,8 @@ IoResult Connection::readOnce(std::size_t want, std::size_t &asked, std::size_t 
     if (span.empty() && !account_.outOfMemory())
         span = in_.writable(1, Buffer::Growth::IfBudgetAllows); // the room the block has left
     asked = std::min(want, span.size());
-    if (asked == 0) {
-        memoryShort();
-        return IoResult::WouldBlock;
-    }
+    if (asked == 0)
+        return IoResult::WouldBlock; // the caller asks memoryShort()
     for (;;) {
         const ssize_t n = ::recv(fd_.get(), span.data(), asked, 0);
         if (n > 0) {
@@ -230,43 +272,41 @@ IoResult Connection::readOnce(std::size_t want, std::size_t &asked, std::size_t 
     }
 }
 
-void Connection::readInput() noexcept
+const char *Connection::readInput() noexcept
 {
     // This wakeup's bytes: from what all connections may read this loop turn, if limited.
     TurnBudget *turn = limits_.turn;
     std::size_t budget = turn ? turn->take(loop_.turn(), limits_.ioBudget) : limits_.ioBudget;
-    readUpTo(budget);
+    const char *why = readUpTo(budget);
     if (turn)
         turn->giveBack(budget);
+    return why;
 }
 
-void Connection::readUpTo(std::size_t &budget) noexcept
+const char *Connection::readUpTo(std::size_t &budget) noexcept
 {
-    while (canRead_) {
-        if (state_ == ConnState::Draining) {
-            discardInput();
-            return;
-        }
-        if (memoryWait_) {
-            noticeReset(); // nothing is read meanwhile, not even an RST
-            return;
-        }
+    while (readable_ != Readable::No) {
+        if (state_ == ConnState::Flushing || state_ == ConnState::Lingering)
+            return discardInput();
+        if (readable_ == Readable::NoMemory)
+            return noticeReset(); // nothing is read meanwhile, not even an RST
         if (state_ != ConnState::Open || readPaused_ || yielded_)
-            return;
+            return nullptr;
         if (stopping_ && owedInput_ == 0)
-            return; // what came after the stop is not answered
+            return nullptr; // what came after the stop is not answered
         if (budget == 0) {
-            deferSelf(); // fairness: others get their turn first
-            return;
+            loop_.defer(*this); // fairness: others get their turn first
+            return nullptr;
         }
         std::size_t room = limits_.maxInput > in_.readable() ? limits_.maxInput - in_.readable()
                                                              : 0;
         if (stopping_)
             room = std::min(room, owedInput_);
         if (room == 0)
-            return; // the service holds input back; it runs again when output drains
+            return nullptr; // the service holds input back; it runs again at the low-water mark
         std::size_t asked = 0;
         std::size_t got = 0;
+        const char *why = nullptr;
         switch (readOnce(std::min(budget, room), asked, got)) {
         case IoResult::Progress:
             budget -= got;
@@ -274,95 +314,95 @@ void Connection::readUpTo(std::size_t &budget) noexcept
                 owedInput_ -= std::min(owedInput_, got);
             // A short read emptied the socket: skip the recv() that would only say EAGAIN.
             // Unless the peer's FIN is queued, which raises no further edge.
-            if (got < asked && !eofPending_)
-                canRead_ = false;
-            runService();
+            if (got < asked && peerFin_ == PeerFin::No)
+                readable_ = Readable::No;
+            why = runService();
             break;
         case IoResult::WouldBlock:
             if (asked == 0)
-                return; // no memory to read into: canRead_ stays, see memoryShort()
-            canRead_ = false;
+                return memoryShort(); // nothing to read into: still readable
+            readable_ = Readable::No;
             break;
         case IoResult::Eof:
-            canRead_ = false;
-            eofSeen_ = true;
+            readable_ = Readable::No;
+            peerFin_ = PeerFin::Seen;
             setState(ConnState::PeerClosed);
-            runService();
+            why = runService();
             break;
         case IoResult::Error:
-            close(errno == ECONNRESET ? "reset by peer" : "receive error");
-            return;
+            return errno == ECONNRESET ? "reset by peer" : "receive error";
         }
+        if (why)
+            return why;
     }
+    return nullptr;
 }
 
-void Connection::runService() noexcept
+const char *Connection::runService() noexcept
 {
     if (state_ != ConnState::Open && state_ != ConnState::PeerClosed)
-        return;
+        return nullptr;
     // The service sees its own buffer: the rest of the queue (chunks, ring) counts first.
     const std::size_t mark = outputMark();
     const std::size_t others = out_.cost() - out_.bytes().cost();
-    const Verdict verdict =
-            service_->onInput(in_, out_.bytes(), mark > others ? mark - others : 0, eofSeen_);
-    if (account_.outOfMemory()) {
-        close("out of memory"); // an answer could not be written
-        return;
-    }
+    const Verdict verdict = service_->onInput(in_, out_.bytes(), mark > others ? mark - others : 0,
+                                              peerFin_ == PeerFin::Seen);
+    if (account_.outOfMemory())
+        return "out of memory"; // an answer could not be written
     switch (verdict) {
     case Verdict::Finish:
         in_.clear(); // nothing after quit is answered
-        setState(ConnState::Draining);
-        return;
+        setState(ConnState::Flushing);
+        return nullptr;
     case Verdict::Yield:
         yielded_ = true; // fairness: others get their turn first
-        deferSelf();
+        loop_.defer(*this);
         break;
     case Verdict::Continue:
         break;
     }
     if (out_.cost() >= mark)
         readPaused_ = true;
+    return nullptr;
 }
 
 bool Connection::makeRoomFor(const Chunk &chunk) noexcept
 {
     // The mark is for what the client does not take, not for what one loop turn queued.
-    if (out_.cost() + out_.costToShare(chunk) > outputMark() && flush() == IoResult::Error)
+    if (out_.cost() + out_.costToShare(chunk) > outputMark() && !survive(flush()))
         return false;
     return out_.cost() + out_.costToShare(chunk) <= outputMark();
 }
 
 bool Connection::share(Chunk &chunk) noexcept
 {
-    if (state_ == ConnState::Closed || shutDown_)
+    if (state_ == ConnState::Closed || state_ == ConnState::Lingering)
         return false;
     if (!out_.share(chunk)) {
-        if (account_.outOfMemory())
-            close("out of memory");
+        survive(account_.outOfMemory() ? "out of memory" : nullptr);
         return false;
     }
     // The high-water mark is for what the client does not take, not for what one loop turn
     // queued: past it, the socket gets what it can take first.
     const std::size_t mark = outputMark();
-    if (out_.cost() >= mark && flush() == IoResult::Error)
+    if (out_.cost() >= mark && !survive(flush()))
         return true; // closed: the chunk went with the rest
     // Backpressure as for its own replies: a client that does not read is not read from.
     if (out_.cost() >= mark)
         readPaused_ = true;
     // Sent in the deferred part of this turn, with whatever else comes meanwhile: a burst of
     // messages costs one sendmsg() per client, not one per message.
-    deferSelf();
+    loop_.defer(*this);
     return true;
 }
 
-void Connection::watchDrain() noexcept
+void Connection::watchLowWater() noexcept
 {
-    drainWatch_ = true;
-    deferSelf(); // in case the output is already down to the mark
+    lowWaterWatch_ = true;
+    loop_.defer(*this); // in case the output is already down to the mark
 }
 
-IoResult Connection::flush() noexcept
+const char *Connection::flush() noexcept
 {
     while (canWrite_ && !out_.empty()) {
         iovec iov[kMaxIov];
@@ -390,46 +430,40 @@ IoResult Connection::flush() noexcept
             canWrite_ = false;
             break;
         }
-        close(errno == ECONNRESET || errno == EPIPE ? "reset by peer" : "send error");
-        return IoResult::Error;
+        return errno == ECONNRESET || errno == EPIPE ? "reset by peer" : "send error";
     }
     // Empty buffers go back to the pool: an idle connection holds no buffer memory, and the
     // next message takes a block from the pool, not from malloc().
     out_.release();
     in_.release();
-    return IoResult::Progress;
+    return nullptr;
 }
 
-void Connection::afterFlush() noexcept
+const char *Connection::afterFlush() noexcept
 {
     if (!out_.empty())
-        return;
-    if (state_ == ConnState::PeerClosed && in_.empty() && !yielded_) {
-        close("closed by peer");
-        return;
-    }
-    if (state_ != ConnState::Draining || shutDown_)
-        return;
-    if (eofSeen_) {
-        close(stopping_ ? "server stopping" : "quit");
-        return;
-    }
+        return nullptr;
+    if (state_ == ConnState::PeerClosed && in_.empty() && !yielded_)
+        return "closed by peer";
+    if (state_ != ConnState::Flushing)
+        return nullptr;
+    if (peerFin_ == PeerFin::Seen)
+        return finishReason();
     // Our FIN goes first; closing with unread input would send an RST, which can destroy the
     // replies still in flight. So wait for the peer's FIN, discarding what it sends.
     ::shutdown(fd_.get(), SHUT_WR);
-    shutDown_ = true;
+    setState(ConnState::Lingering);
     service_->detach(); // nothing more can be sent
     lingerDeadline_ = loop_.now() + limits_.lingerMs;
     owner_.onLinger(*this);
-    if (canRead_)
-        discardInput();
+    return readable_ != Readable::No ? discardInput() : nullptr;
 }
 
-void Connection::discardInput() noexcept
+const char *Connection::discardInput() noexcept
 {
     std::size_t budget = limits_.ioBudget;
     char scratch[4096];
-    while (canRead_ && budget > 0) {
+    while (readable_ != Readable::No && budget > 0) {
         const ssize_t n = ::recv(fd_.get(), scratch, sizeof(scratch), 0);
         if (n > 0) {
             budget -= std::min(budget, static_cast<std::size_t>(n));
@@ -440,36 +474,34 @@ void Connection::discardInput() noexcept
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN) {
-            canRead_ = false;
-            return;
+            readable_ = Readable::No;
+            return nullptr;
         }
-        if (n < 0) {
-            close("reset by peer");
-            return;
-        }
-        eofSeen_ = true;
-        canRead_ = false;
-        if (shutDown_)
-            close(stopping_ ? "server stopping" : "quit");
-        return;
+        if (n < 0)
+            return "reset by peer";
+        peerFin_ = PeerFin::Seen;
+        readable_ = Readable::No;
+        return state_ == ConnState::Lingering ? finishReason() : nullptr;
     }
-    if (canRead_)
-        deferSelf();
+    if (readable_ != Readable::No)
+        loop_.defer(*this);
+    return nullptr;
 }
 
-void Connection::drain() noexcept
+void Connection::stop() noexcept
 {
-    if (state_ != ConnState::Open && state_ != ConnState::PeerClosed)
+    if (stopping_ || (state_ != ConnState::Open && state_ != ConnState::PeerClosed))
         return;
     // Messages that reached us before the stop are owed replies, those still in the kernel's
     // buffer too (no edge may come for them): read exactly that much more, answer it all, at
-    // the pace the client reads its replies, then drain.
+    // the pace the client reads its replies, then flush and close.
     int queued = 0;
     if (::ioctl(fd_.get(), FIONREAD, &queued) != 0 || queued < 0)
         queued = 0;
     stopping_ = true;
     owedInput_ = static_cast<std::size_t>(queued);
-    canRead_ = canRead_ || owedInput_ > 0;
+    if (owedInput_ > 0 && readable_ == Readable::No)
+        readable_ = Readable::Yes;
     handle();
 }
 
@@ -481,13 +513,13 @@ void Connection::finishStop() noexcept
     if (owedInput_ > 0 || readPaused_ || yielded_)
         return;
     in_.clear(); // the start of a message the client had not finished sending
-    setState(ConnState::Draining);
+    setState(ConnState::Flushing);
 }
 
 void Connection::checkLinger(std::uint64_t now) noexcept
 {
-    if (state_ == ConnState::Draining && shutDown_ && now >= lingerDeadline_)
-        close(stopping_ ? "server stopping" : "quit");
+    if (state_ == ConnState::Lingering && now >= lingerDeadline_)
+        abort(finishReason());
 }
 
 void Connection::abort(const char *reason) noexcept

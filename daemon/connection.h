@@ -12,69 +12,23 @@
 #include "common/unique_fd.h"
 #include "common/units.h"
 #include "event_loop.h"
+#include "idle_list.h"
 #include "output_queue.h"
-#include "timeouts.h"
+#include "service.h"
 #include "turn_budget.h"
 
 namespace pisock {
 
-enum class ConnState { Open, PeerClosed, Draining, Closed };
+// Where a connection is in its life; the transitions are drawn at the top of connection.cpp.
+enum class ConnState {
+    Open, // reading, answering, sending
+    PeerClosed, // the peer's FIN read: answering what is left, then Closed
+    Flushing, // ending (quit, or the server's stop): sending what is owed, our FIN not yet sent
+    Lingering, // our FIN sent: discarding input until the peer's FIN or the linger deadline
+    Closed,
+};
 
 const char *stateName(ConnState state) noexcept;
-
-// What a Service tells its connection after handling input.
-enum class Verdict {
-    Continue, // keep reading
-    Finish, // quit/exit answered: send what is owed, then close
-    Yield, // did its share of work for this loop turn: call again on the next one
-};
-
-// The output side of a connection as a Service may see it beyond the Buffer onInput() fills:
-// for a service that sends to the outputs of other connections (broadcast). Implemented by
-// Connection; knows nothing of protocols.
-class Outlet
-{
-public:
-    // What the output waiting to be sent really occupies (MemoryBudget::cost() bytes).
-    [[nodiscard]] virtual std::size_t outputCost() const noexcept = 0;
-    // Whether chunk may be queued without passing the output mark (--high-water or, near the
-    // memory budget, this connection's share of it), once the socket took what it could.
-    [[nodiscard]] virtual bool makeRoomFor(const Chunk &chunk) noexcept = 0;
-    // Queues a reference to chunk after everything pending; it is sent in the deferred part of
-    // this loop turn, with whatever else arrived meanwhile, in one sendmsg(). False if the
-    // connection sends nothing more (closed, or its FIN is out) or memory is short.
-    virtual bool share(Chunk &chunk) noexcept = 0;
-    // Asks for one Service::onDrained() call once pending output is down to the low-water mark.
-    virtual void watchDrain() noexcept = 0;
-    // Closes the connection now, whatever is pending.
-    virtual void abort(const char *reason) noexcept = 0;
-
-protected:
-    ~Outlet() = default;
-};
-
-// The protocol spoken over one connection; knows nothing of sockets or epoll.
-class Service
-{
-public:
-    virtual ~Service() = default;
-    // Consumes what it can answer from in and appends the answers to out. It stops early,
-    // leaving input in place, once out's storage costs outLimit bytes or more (Buffer::cost());
-    // it is called again when out has drained. eof: no more input will come, in holds the
-    // last bytes. An answer the heap has no room for is not written (the connection closes).
-    virtual Verdict onInput(Buffer &in, Buffer &out, std::size_t outLimit, bool eof) noexcept = 0;
-    // Messages answered (broadcast: sent) so far.
-    [[nodiscard]] virtual std::uint64_t messages() const noexcept = 0;
-    // Messages meant for this client that it never got because it did not keep up.
-    [[nodiscard]] virtual std::uint64_t dropped() const noexcept { return 0; }
-    // The connection's outlet, valid until detach(); given once, before any input.
-    virtual void attach(Outlet &) noexcept {}
-    // The connection sends nothing more (its FIN is out, or it closed): the outlet is gone.
-    // May come more than once.
-    virtual void detach() noexcept {}
-    // Pending output fell to the low-water mark after Outlet::watchDrain(); may append to out.
-    virtual void onDrained(Buffer &) noexcept {}
-};
 
 // Limits shared by all connections; owned by the server, which may change them on reload.
 // The marks count what the output really occupies (Outlet::outputCost()), not payload bytes.
@@ -101,6 +55,8 @@ public:
     // The memory budget refused the connection a block to read into: it reads nothing more
     // until the owner calls memoryAvailable().
     virtual void onMemoryWait(Connection &connection) noexcept = 0;
+    // The connection went from `from` to connection.state() (for a debug log).
+    virtual void onTransition(Connection &, ConnState /*from*/) noexcept {}
 
 protected:
     virtual ~ConnectionOwner() = default;
@@ -123,20 +79,22 @@ public:
     // Puts the connection on list, moved to its back whenever bytes go in or out; before
     // start().
     void watchIdle(IdleList &list) noexcept;
-    // Registers with the loop and handles what is already there; false if epoll refused.
-    bool start() noexcept;
+    // Registers with the loop, which then reports what is already there: 0, or -errno if epoll
+    // refused (the owner then aborts it).
+    int start() noexcept;
     void onIo(std::uint32_t events) noexcept override;
-    // Server shutdown: answer every message that had reached us (read or still queued in the
-    // kernel), send the replies, then close.
-    void drain() noexcept;
+    void onResume() noexcept override;
+    // The server's stop: answer every message that had reached us (read or still queued in the
+    // kernel), send the replies, then close ("server stopping"). Once; later calls do nothing.
+    void stop() noexcept;
     // Close now, whatever is pending.
     void abort(const char *reason) noexcept override;
     bool share(Chunk &chunk) noexcept override;
     [[nodiscard]] bool makeRoomFor(const Chunk &chunk) noexcept override;
-    void watchDrain() noexcept override;
+    void watchLowWater() noexcept override;
     // The memory budget has room again: a connection waiting for memory reads again.
     void memoryAvailable() noexcept;
-    // Called by the owner's timer: close a draining connection whose peer never sent FIN.
+    // Called by the owner's timer: close a lingering connection whose peer never sent FIN.
     void checkLinger(std::uint64_t now) noexcept;
 
     [[nodiscard]] std::uint64_t id() const noexcept { return id_; }
@@ -152,31 +110,40 @@ public:
     [[nodiscard]] std::size_t pendingOutput() const noexcept { return out_.size(); }
     [[nodiscard]] std::size_t outputCost() const noexcept override { return out_.cost(); }
     [[nodiscard]] std::size_t pendingInput() const noexcept { return in_.readable(); }
-    // What its buffers and queue really occupy, input included.
-    [[nodiscard]] std::size_t memoryHeld() const noexcept { return account_.held(); }
-    [[nodiscard]] bool waitingForMemory() const noexcept { return memoryWait_; }
+    [[nodiscard]] bool waitingForMemory() const noexcept { return readable_ == Readable::NoMemory; }
     // The heap refused it a block: why it closed.
     [[nodiscard]] bool outOfMemory() const noexcept { return account_.outOfMemory(); }
     [[nodiscard]] std::uint64_t lingerDeadline() const noexcept { return lingerDeadline_; }
 
 private:
+    // The peer's FIN: not seen, announced by EPOLLRDHUP (queued behind unread input), read.
+    enum class PeerFin { No, Pending, Seen };
+    // Whether the socket may hold input: EAGAIN not seen since the last edge. NoMemory: it may,
+    // but the memory budget refused a block to read into; the owner calls memoryAvailable().
+    enum class Readable { No, Yes, NoMemory };
+
     void setState(ConnState next) noexcept;
+    // Why quit or the server's stop closed it: "quit" or "server stopping".
+    [[nodiscard]] const char *finishReason() const noexcept;
     void handle() noexcept;
-    void readInput() noexcept;
-    void readUpTo(std::size_t &budget) noexcept;
+    // Closes if why is set; true if the connection is still open.
+    bool survive(const char *why) noexcept;
+    // The parts of the I/O path: each returns why the connection must close, nullptr if not.
+    [[nodiscard]] const char *step() noexcept;
+    [[nodiscard]] const char *readInput() noexcept;
+    [[nodiscard]] const char *readUpTo(std::size_t &budget) noexcept;
     IoResult readOnce(std::size_t want, std::size_t &asked, std::size_t &got) noexcept;
-    void runService() noexcept;
+    [[nodiscard]] const char *runService() noexcept;
+    [[nodiscard]] const char *memoryShort() noexcept;
+    [[nodiscard]] const char *noticeReset() const noexcept;
+    [[nodiscard]] const char *flush() noexcept;
+    [[nodiscard]] const char *afterLowWater() noexcept;
+    [[nodiscard]] const char *afterFlush() noexcept;
+    [[nodiscard]] const char *discardInput() noexcept;
     [[nodiscard]] std::size_t outputMark() const noexcept;
-    [[nodiscard]] bool outputDrained() const noexcept;
-    void memoryShort() noexcept;
-    void noticeReset() noexcept;
-    IoResult flush() noexcept;
-    void afterFlush() noexcept;
-    bool afterDrain() noexcept;
-    void discardInput() noexcept;
+    [[nodiscard]] bool belowLowWater() const noexcept;
     void finishStop() noexcept;
     void close(const char *reason) noexcept;
-    void deferSelf() noexcept;
     void active() noexcept;
 
     EventLoop &loop_;
@@ -191,19 +158,16 @@ private:
     Buffer in_;
     OutputQueue out_;
     ConnState state_ = ConnState::Open;
-    bool canRead_ = false;
-    bool canWrite_ = true; // a new socket has room; EAGAIN says when not
-    bool readPaused_ = false; // backpressure: out_ passed the high-water mark
-    bool deferred_ = false;
-    bool yielded_ = false; // the service stopped for this turn with input left
-    bool drainWatch_ = false; // the service waits for onDrained()
-    bool eofPending_ = false; // EPOLLRDHUP seen: the peer's FIN is queued
-    bool eofSeen_ = false;
-    bool shutDown_ = false; // our FIN is sent
-    bool memoryWait_ = false; // a read was refused by the memory budget
-    std::size_t readHint_ = Buffer::kMinCapacity; // grows while reads fill their block
-    bool stopping_ = false; // drain() was called: answer owedInput_ more bytes, then drain
+    PeerFin peerFin_ = PeerFin::No;
+    bool stopping_ = false; // stop() was called: answer owedInput_ more bytes, then Flushing
     std::size_t owedInput_ = 0;
+    // Readiness and backpressure.
+    Readable readable_ = Readable::No;
+    bool canWrite_ = true; // a new socket has room; EAGAIN says when not
+    bool readPaused_ = false; // out_ passed the output mark
+    bool yielded_ = false; // the service stopped for this turn with input left
+    bool lowWaterWatch_ = false; // the service waits for onLowWater()
+    std::size_t readHint_ = Buffer::kMinCapacity; // grows while reads fill their block
     std::uint64_t startedMs_;
     std::uint64_t lingerDeadline_ = 0;
     std::uint64_t bytesIn_ = 0;

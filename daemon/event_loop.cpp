@@ -30,7 +30,7 @@ public:
     void onIo(std::uint32_t) noexcept override
     {
         alignas(signalfd_siginfo) char record[sizeof(signalfd_siginfo)];
-        // ET: drain, or the next signal or tick would raise no new edge.
+        // ET: read until EAGAIN, or the next signal or tick would raise no new edge.
         for (;;) {
             const ssize_t n = ::read(fd_.get(), record, recordSize_);
             if (n == static_cast<ssize_t>(recordSize_)) {
@@ -68,11 +68,6 @@ int EventLoop::add(int fd, IoHandler &handler, std::uint32_t events) noexcept
     return ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -errno;
 }
 
-void EventLoop::remove(int fd) noexcept
-{
-    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
-}
-
 void EventLoop::reserve(std::size_t n)
 {
     deferred_.reserve(n);
@@ -82,8 +77,11 @@ void EventLoop::reserve(std::size_t n)
 
 void EventLoop::defer(IoHandler &handler) noexcept
 {
+    if (handler.deferred_)
+        return;
     try {
         deferred_.push_back(&handler);
+        handler.deferred_ = true;
     } catch (const std::bad_alloc &) {
         // Past the room reserve() made, and the heap is out: the handler is called on its
         // next event instead. Every owner reserves for all its handlers, so this is a bug.
@@ -93,7 +91,8 @@ void EventLoop::defer(IoHandler &handler) noexcept
 void EventLoop::retire(std::unique_ptr<IoHandler> handler) noexcept
 {
     // A deferred handler must not be called after this batch destroys it.
-    std::erase(deferred_, handler.get());
+    if (handler->deferred_)
+        std::erase(deferred_, handler.get());
     try {
         retired_.push_back(std::move(handler));
     } catch (const std::bad_alloc &) {
@@ -169,8 +168,10 @@ int EventLoop::runOnce(int timeoutMs) noexcept
     // Handlers deferred while running go to the next batch, after a non-blocking poll, so
     // fresh events get their turn.
     running_.swap(deferred_);
-    for (IoHandler *handler : running_)
-        handler->onIo(kResume);
+    for (IoHandler *handler : running_) {
+        handler->deferred_ = false;
+        handler->onResume();
+    }
     running_.clear();
 
     retired_.clear();

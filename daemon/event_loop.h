@@ -16,9 +16,14 @@ class IoHandler
 {
 public:
     virtual ~IoHandler() = default;
-    // events: EPOLLIN | EPOLLOUT | EPOLLRDHUP, with EPOLLERR and EPOLLHUP folded into IN | OUT;
-    // EventLoop::kResume (0) when called back after defer().
+    // events: EPOLLIN | EPOLLOUT | EPOLLRDHUP, with EPOLLERR and EPOLLHUP folded into IN | OUT.
     virtual void onIo(std::uint32_t events) noexcept = 0;
+    // Called back after EventLoop::defer(): once, however often defer() was asked.
+    virtual void onResume() noexcept {}
+
+private:
+    friend class EventLoop;
+    bool deferred_ = false; // on the loop's deferred list: defer() is idempotent
 };
 
 // Owns the epoll instance, a signalfd and a timerfd; runs handlers when their fds are ready,
@@ -27,7 +32,6 @@ public:
 class EventLoop
 {
 public:
-    static constexpr std::uint32_t kResume = 0;
     static constexpr std::uint32_t kAllEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP;
 
     EventLoop(); // throws std::system_error if epoll cannot be created
@@ -37,10 +41,9 @@ public:
 
     // Registers fd once, edge-triggered; 0 or -errno. A closed fd leaves epoll by itself.
     int add(int fd, IoHandler &handler, std::uint32_t events = kAllEvents) noexcept;
-    void remove(int fd) noexcept;
-    // Calls handler.onIo(kResume) after this dispatch batch; the loop then polls without
-    // blocking until no handler is deferred. The handler must stay alive until then (retire it).
-    // Does not allocate within the room made by reserve().
+    // Calls handler.onResume() after this dispatch batch, once however often it is asked; the
+    // loop then polls without blocking until no handler is deferred. The handler must stay
+    // alive until then (retire it). Does not allocate within the room made by reserve().
     void defer(IoHandler &handler) noexcept;
     // Takes ownership of a closed handler and destroys it once no event of this batch can
     // reach it any more. Does not allocate within the room made by reserve().

@@ -11,10 +11,6 @@
 #include <system_error>
 #include <unistd.h>
 
-#include <fmt/format.h>
-
-#include "common/errors.h"
-#include "log.h"
 #include "refusal.h"
 
 namespace pisock {
@@ -27,7 +23,7 @@ constexpr int kAcceptsPerWakeup = 64;
 [[noreturn]] void fail(int err, const Endpoint &endpoint, const char *what)
 {
     throw std::system_error(err, std::system_category(),
-                            fmt::format("cannot {} {}", what, endpoint.toString()));
+                            std::string("cannot ") + what + " " + endpoint.toString());
 }
 
 // A socket file left by a process that is gone is replaced, as nginx does. Only a refused
@@ -52,7 +48,7 @@ void replaceStale(const Endpoint &endpoint, const sockaddr_un &addr, socklen_t l
     }
     if (err == ENOENT)
         return; // gone meanwhile
-    const std::string what = fmt::format("cannot listen on {}: ", endpoint.toString());
+    const std::string what = "cannot listen on " + endpoint.toString() + ": ";
     if (err == 0 || err == EAGAIN)
         throw std::system_error(EADDRINUSE, std::system_category(),
                                 what + (err == 0 ? "another process listens on it"
@@ -101,8 +97,8 @@ UniqueFd openListenSocket(const Endpoint &endpoint, bool dualStack)
         const char *host = endpoint.host.empty() ? "::" : endpoint.host.c_str();
         if (int rc = ::getaddrinfo(host, port.c_str(), &hints, &res); rc != 0)
             throw std::system_error(EINVAL, std::system_category(),
-                                    fmt::format("cannot listen on {}: {}", endpoint.toString(),
-                                                ::gai_strerror(rc)));
+                                    "cannot listen on " + endpoint.toString() + ": " +
+                                            ::gai_strerror(rc));
         std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> guard(res, ::freeaddrinfo);
 
         fd.reset(::socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
@@ -171,17 +167,22 @@ bool Listener::shedOneConnection() noexcept
         ::close(fd);
     }
     reserveFd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-    if (lastFdWarningMs_ == 0 || loop_.now() - lastFdWarningMs_ >= 1000) {
-        lastFdWarningMs_ = loop_.now();
-        log::warning("out of file descriptors, refusing clients on {}", address_);
-    }
+    sink_.onAcceptError(*this, EMFILE);
     return fd >= 0;
 }
 
-void Listener::onIo(std::uint32_t events) noexcept
+void Listener::onIo(std::uint32_t) noexcept
 {
-    if (events == EventLoop::kResume)
-        deferred_ = false;
+    acceptSome();
+}
+
+void Listener::onResume() noexcept
+{
+    acceptSome();
+}
+
+void Listener::acceptSome() noexcept
+{
     for (int i = 0; i < kAcceptsPerWakeup && fd_; ++i) {
         SocketAddress peer;
         UniqueFd client(
@@ -205,16 +206,14 @@ void Listener::onIo(std::uint32_t events) noexcept
             stalled_ = true; // not even the reserve helped: the owner's timer retries
             return;
         default:
-            log::warning("accept on {}: {}", address_, errnoText(errno));
+            sink_.onAcceptError(*this, errno);
             stalled_ = true; // ENOBUFS, ENOMEM...: try again on the next tick
             return;
         }
     }
     // Budget spent with clients possibly still queued: ET raises no new edge for them.
-    if (fd_ && !deferred_) {
-        deferred_ = true;
+    if (fd_)
         loop_.defer(*this);
-    }
 }
 
 } // namespace pisock

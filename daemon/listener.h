@@ -15,6 +15,9 @@ class AcceptSink
 {
 public:
     virtual void onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) noexcept = 0;
+    // Accepting on from failed (for the log): EMFILE once a client was refused for want of a
+    // descriptor, or the errno that stopped accepting until Listener::retry().
+    virtual void onAcceptError(Listener &from, int err) noexcept = 0;
 
 protected:
     virtual ~AcceptSink() = default;
@@ -37,12 +40,13 @@ public:
     // Registers with the loop; throws std::system_error on failure.
     void start();
     void onIo(std::uint32_t events) noexcept override;
+    void onResume() noexcept override;
     // Accepts what may be queued without a new edge, if accepting stopped on an error (out
     // of descriptors even after using the reserve); otherwise costs nothing.
     void retry() noexcept
     {
         if (stalled_)
-            onIo(EventLoop::kResume);
+            acceptSome();
     }
     // Stops accepting and closes the socket (shutdown, or removed on reload).
     void close() noexcept;
@@ -53,6 +57,7 @@ public:
     void setUnlinkOnClose(std::string path) { unlinkPath_ = std::move(path); }
 
 private:
+    void acceptSome() noexcept;
     bool shedOneConnection() noexcept;
 
     EventLoop &loop_;
@@ -61,9 +66,7 @@ private:
     UniqueFd &reserveFd_;
     std::string address_;
     std::string unlinkPath_;
-    bool deferred_ = false;
     bool stalled_ = false; // clients may be queued with no edge to come: retry() accepts
-    std::uint64_t lastFdWarningMs_ = 0;
 };
 
 } // namespace pisock

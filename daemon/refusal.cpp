@@ -12,10 +12,10 @@ namespace {
 
 constexpr std::size_t kDiscardBudget = 64 * kKiB; // per wakeup, as for connections
 
-enum class Drain { Empty, Closed, Budget };
+enum class Discard { Empty, Closed, Budget };
 
 // Reads and throws away what is queued: until EAGAIN, the peer's FIN or an error.
-Drain discard(int fd, std::size_t budget) noexcept
+Discard discard(int fd, std::size_t budget) noexcept
 {
     char scratch[4096];
     while (budget > 0) {
@@ -26,9 +26,9 @@ Drain discard(int fd, std::size_t budget) noexcept
         }
         if (n < 0 && errno == EINTR)
             continue;
-        return n < 0 && errno == EAGAIN ? Drain::Empty : Drain::Closed;
+        return n < 0 && errno == EAGAIN ? Discard::Empty : Discard::Closed;
     }
-    return Drain::Budget;
+    return Discard::Budget;
 }
 
 } // namespace
@@ -49,26 +49,8 @@ public:
     {
     }
 
-    void onIo(std::uint32_t events) noexcept override
-    {
-        if (events == EventLoop::kResume)
-            deferred_ = false;
-        if (!fd_)
-            return;
-        switch (discard(fd_.get(), kDiscardBudget)) {
-        case Drain::Empty:
-            return;
-        case Drain::Budget:
-            if (!deferred_) { // ET: what is left raises no new edge
-                deferred_ = true;
-                queue_.loop_.defer(*this);
-            }
-            return;
-        case Drain::Closed:
-            queue_.finished(*this);
-            return;
-        }
-    }
+    void onIo(std::uint32_t) noexcept override { discardSome(); }
+    void onResume() noexcept override { discardSome(); }
 
     [[nodiscard]] int fd() const noexcept { return fd_.get(); }
     [[nodiscard]] std::uint64_t deadline() const noexcept { return deadline_; }
@@ -77,10 +59,25 @@ public:
     std::list<std::unique_ptr<Pending>>::iterator self;
 
 private:
+    void discardSome() noexcept
+    {
+        if (!fd_)
+            return;
+        switch (discard(fd_.get(), kDiscardBudget)) {
+        case Discard::Empty:
+            return;
+        case Discard::Budget:
+            queue_.loop_.defer(*this); // ET: what is left raises no new edge
+            return;
+        case Discard::Closed:
+            queue_.finished(*this);
+            return;
+        }
+    }
+
     RefusalQueue &queue_;
     UniqueFd fd_;
     std::uint64_t deadline_;
-    bool deferred_ = false;
 };
 
 RefusalQueue::RefusalQueue(EventLoop &loop, unsigned lingerMs) : loop_(loop), lingerMs_(lingerMs)

@@ -220,7 +220,10 @@ void Server::onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) no
         const log::Peer who{ ref.peer(), id, cred ? &*cred : nullptr };
         log::at(log::Level::Info, &who, "connected on {}{}", from.address(),
                 cred ? fmt::format(" (uid {}, pid {})", cred->uid, cred->pid) : std::string());
-        ref.start();
+        if (const int err = ref.start(); err < 0) {
+            log::warning("epoll_ctl for {}: {}, closing", ref.peer(), errnoText(-err));
+            ref.abort("epoll_ctl failed");
+        }
     } catch (const std::bad_alloc &) {
         // fd is closed on the way out (an RST at worst); what was counted is undone.
         const auto it = connections_.find(nextId_ - 1);
@@ -235,6 +238,18 @@ void Server::onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) no
                        oomClosed_);
             lastOomLogMs_ = loop_.now();
         }
+    }
+}
+
+void Server::onAcceptError(Listener &from, int err) noexcept
+{
+    if (err != EMFILE) {
+        log::warning("accept on {}: {}", from.address(), errnoText(err));
+        return;
+    }
+    if (lastFdLogMs_ == 0 || loop_.now() - lastFdLogMs_ >= 1000) {
+        lastFdLogMs_ = loop_.now();
+        log::warning("out of file descriptors, refusing clients on {}", from.address());
     }
 }
 
@@ -294,6 +309,15 @@ void Server::onClosed(Connection &connection) noexcept
     memory_.setHolders(connections_.size());
     if (stopping_ && connections_.empty())
         loop_.stop();
+}
+
+void Server::onTransition(Connection &connection, ConnState from) noexcept
+{
+    if (log::enabled(log::Level::Debug)) {
+        const log::Peer who{ connection.peer(), connection.id() };
+        log::at(log::Level::Debug, &who, "{} -> {}", stateName(from),
+                stateName(connection.state()));
+    }
 }
 
 void Server::onLinger(Connection &connection) noexcept
@@ -451,7 +475,7 @@ void Server::stop() noexcept
     for (auto &[id, conn] : connections_)
         open.push_back(conn.get());
     for (Connection *conn : open)
-        conn->drain(); // may close and retire it: the list above stays valid this batch
+        conn->stop(); // may close and retire it: the list above stays valid this batch
     updateStatus();
     if (connections_.empty())
         loop_.stop();

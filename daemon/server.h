@@ -12,15 +12,15 @@
 #include "connection.h"
 #include "event_loop.h"
 #include "framing_hint.h"
-#include "line_service.h"
+#include "idle_list.h"
 #include "listen_set.h"
 #include "listener.h"
 #include "notify.h"
 #include "options.h"
 #include "peer_host.h"
 #include "refusal.h"
+#include "services.h"
 #include "settings.h"
-#include "timeouts.h"
 #include "turn_budget.h"
 
 namespace pisock {
@@ -41,7 +41,7 @@ public:
     // Takes the sockets systemd passed (LISTEN_FDS) or opens settings.listen; throws
     // std::system_error naming the address that failed.
     void open();
-    // Serves until SIGTERM/SIGINT and the drain that follows; returns the exit status.
+    // Serves until SIGTERM/SIGINT and the graceful stop that follows; returns the exit status.
     int run();
     // Graceful stop: no new clients, replies owed are sent, then exit. A second call closes
     // every client at once.
@@ -51,9 +51,11 @@ public:
     void reload() noexcept;
 
     void onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) noexcept override;
+    void onAcceptError(Listener &from, int err) noexcept override;
     void onClosed(Connection &connection) noexcept override;
     void onLinger(Connection &connection) noexcept override;
     void onMemoryWait(Connection &connection) noexcept override;
+    void onTransition(Connection &connection, ConnState from) noexcept override;
 
     [[nodiscard]] std::size_t connectionCount() const noexcept { return connections_.size(); }
     [[nodiscard]] const MemoryBudget &memory() const noexcept { return memory_; }
@@ -106,6 +108,7 @@ private:
     std::uint64_t lastTrimMs_ = 0;
     std::size_t usedSinceTrim_ = 0; // the most the budget counted since the heap was trimmed
     std::uint64_t lastOomLogMs_ = 0;
+    std::uint64_t lastFdLogMs_ = 0;
     std::uint64_t oomClosed_ = 0;
     bool pressureLogged_ = false;
     bool stopping_ = false;

@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <vector>
 
+#include "common/unique_fd.h"
+#include "daemon/connection.h"
 #include "tests/catch.h"
 
 using namespace pisock;
@@ -49,7 +51,7 @@ struct Room : ConnectionOwner {
         m->owned = std::make_unique<Connection>(loop, UniqueFd(fds[0]), addr, id,
                                                 std::move(service), limits, *this);
         m->conn = m->owned.get();
-        REQUIRE(m->conn->start());
+        REQUIRE(m->conn->start() == 0);
         members.push_back(std::move(m));
         return *members.back();
     }

@@ -5,7 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "daemon/line_service.h"
+#include "daemon/services.h"
 #include "tests/catch.h"
 
 using namespace pisock;
@@ -25,6 +25,7 @@ struct Fixture : ConnectionOwner {
     bool lingering = false;
     int memoryWaits = 0;
     std::string reason;
+    std::string path; // the states it went through, as "Open PeerClosed Closed"
 
     explicit Fixture(Framing framing = Framing::Line, bool echo = false,
                      MemoryBudget *memory = nullptr)
@@ -45,7 +46,7 @@ struct Fixture : ConnectionOwner {
         owned = std::make_unique<Connection>(loop, UniqueFd(fds[0]), addr, 1, std::move(service),
                                              limits, *this);
         conn = owned.get();
-        REQUIRE(conn->start());
+        REQUIRE(conn->start() == 0);
     }
 
     void onClosed(Connection &c) noexcept override
@@ -56,6 +57,12 @@ struct Fixture : ConnectionOwner {
     }
     void onLinger(Connection &) noexcept override { lingering = true; }
     void onMemoryWait(Connection &) noexcept override { ++memoryWaits; }
+    void onTransition(Connection &c, ConnState from) noexcept override
+    {
+        if (path.empty())
+            path = stateName(from);
+        path += std::string(" ") + stateName(c.state());
+    }
 
     void write(const std::string &s) const
     {
@@ -177,14 +184,27 @@ TEST_CASE("quit is answered, then FIN, then Closed once the peer closes", "[conn
         return eof;
     }));
     CHECK(got == "server rec: quit\n");
-    CHECK(f.conn->state() == ConnState::Draining);
+    CHECK(f.conn->state() == ConnState::Lingering);
     CHECK(f.lingering);
     f.peer.reset();
     CHECK(f.runUntil([&] { return f.closed; }));
     CHECK(f.reason == "quit");
+    CHECK(f.path == "Open Flushing Lingering Closed");
 }
 
-TEST_CASE("a draining connection is closed at its linger deadline", "[connection]")
+TEST_CASE("every state has a name of its own", "[connection]")
+{
+    const std::string names[] = { stateName(ConnState::Open), stateName(ConnState::PeerClosed),
+                                  stateName(ConnState::Flushing), stateName(ConnState::Lingering),
+                                  stateName(ConnState::Closed) };
+    for (std::size_t i = 0; i < std::size(names); ++i) {
+        CHECK(names[i] != "?");
+        for (std::size_t j = 0; j < i; ++j)
+            CHECK(names[i] != names[j]);
+    }
+}
+
+TEST_CASE("a lingering connection is closed at its linger deadline", "[connection]")
 {
     Fixture f;
     f.limits.lingerMs = 0;
@@ -263,11 +283,11 @@ TEST_CASE("a peer that does not read pauses input at the high-water mark", "[con
     CHECK_FALSE(f.conn->readPaused());
 }
 
-TEST_CASE("drain sends what is owed, then FIN", "[connection]")
+TEST_CASE("the server's stop sends what is owed, then FIN", "[connection]")
 {
     Fixture f;
     f.write("a\nb\n");
-    f.conn->drain();
+    f.conn->stop();
     std::string got;
     bool eof = false;
     CHECK(f.runUntil([&] {
@@ -275,7 +295,10 @@ TEST_CASE("drain sends what is owed, then FIN", "[connection]")
         return eof;
     }));
     CHECK(got == "server rec: a\nserver rec: b\n");
-    CHECK(f.conn->state() == ConnState::Draining);
+    CHECK(f.conn->state() == ConnState::Lingering);
+    f.peer.reset();
+    CHECK(f.runUntil([&] { return f.closed; }));
+    CHECK(f.reason == "server stopping");
 }
 
 TEST_CASE("a reset peer closes the connection", "[connection]")
@@ -306,7 +329,8 @@ TEST_CASE("echo returns bytes unchanged", "[connection]")
     CHECK(f.conn->state() == ConnState::Open);
 }
 
-TEST_CASE("drain answers every message queued before it, beyond one read's budget", "[connection]")
+TEST_CASE("the server's stop answers every message queued before it, beyond one read's budget",
+          "[connection]")
 {
     Fixture f;
     // 1500 lines of 100 bytes: more than the 64 KiB one wakeup reads, all in the kernel.
@@ -316,7 +340,7 @@ TEST_CASE("drain answers every message queued before it, beyond one read's budge
         batch += line + "\n";
     f.write(batch);
     f.write("partial line with no end");
-    f.conn->drain();
+    f.conn->stop();
     f.write("sent after the stop\n");
     std::string got;
     bool eof = false;

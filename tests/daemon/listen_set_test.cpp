@@ -22,6 +22,7 @@ namespace {
 struct Sink : AcceptSink {
     int accepted = 0;
     void onAccept(UniqueFd, const SocketAddress &, Listener &) noexcept override { ++accepted; }
+    void onAcceptError(Listener &, int) noexcept override {}
 };
 
 struct Fixture {

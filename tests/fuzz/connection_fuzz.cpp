@@ -26,8 +26,8 @@
 #include "common/address.h"
 #include "common/safe_text.h"
 #include "daemon/connection.h"
-#include "daemon/line_service.h"
 #include "daemon/log.h"
+#include "daemon/services.h"
 #include "tests/fuzz/line_model.h"
 
 using namespace pisock;
@@ -68,6 +68,7 @@ struct Harness : ConnectionOwner {
         loop.retire(std::move(owned));
     }
     void onLinger(Connection &) noexcept override {}
+    void onMemoryWait(Connection &) noexcept override {} // no budget: never told
 
     void write(const std::string &chunk)
     {
@@ -212,7 +213,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
                                            h.limits, h);
     h.conn = h.owned.get();
     check(h.conn->peer() == name, "the connection names its peer otherwise");
-    if (!h.conn->start())
+    if (h.conn->start() != 0)
         return 0;
 
     while (input.remaining_bytes() > 0 && !h.closed) {

@@ -1,4 +1,4 @@
-#include "line_service.h"
+#include "services.h"
 
 #include <cstring>
 

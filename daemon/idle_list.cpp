@@ -1,4 +1,4 @@
-#include "timeouts.h"
+#include "idle_list.h"
 
 namespace pisock {
 

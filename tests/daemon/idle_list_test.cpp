@@ -1,4 +1,4 @@
-#include "daemon/timeouts.h"
+#include "daemon/idle_list.h"
 
 #include <memory>
 #include <vector>

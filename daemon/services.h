@@ -6,9 +6,9 @@
 
 #include "common/line_codec.h"
 #include "common/units.h"
-#include "connection.h"
 #include "framing_hint.h"
 #include "log.h"
+#include "service.h"
 
 namespace pisock {
 
