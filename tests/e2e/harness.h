@@ -1,7 +1,10 @@
 #pragma once
 
 // Runs the real pisockd for end-to-end tests and talks to it through real sockets. Every wait
-// polls with a deadline; every process started here is stopped here, by PID.
+// polls with a deadline; every process started here is stopped here, by PID. The one header of
+// the harness; its parts: harness_process.cpp (programs run to completion or on a pty, /proc),
+// harness_daemon.cpp (the daemon under test), harness_sockets.cpp (listeners and clients),
+// harness_util.cpp (temporary files, random bytes, skips).
 
 #include <atomic>
 #include <chrono>
@@ -17,6 +20,7 @@
 #include <vector>
 
 #include "common/unique_fd.h"
+#include "daemon/socket_options.h"
 
 namespace pisock::test {
 
@@ -118,9 +122,9 @@ struct ProcessStats {
 };
 ProcessStats processStats(pid_t pid);
 
-// Raises this process's RLIMIT_NOFILE (soft, and hard when allowed) to at least want if it
-// can; returns the soft limit now in force. Children started later inherit it.
-std::size_t raiseFdLimit(std::size_t want);
+// The daemon's own: raises this process's soft RLIMIT_NOFILE towards want, as far as the hard
+// limit allows; returns the soft limit now in force. Children started later inherit it.
+using pisock::raiseFdLimit;
 
 // A pisockd started for one test: socket activated on a free loopback port by default, with
 // NOTIFY_SOCKET on a socket this object owns. The constructor waits for READY=1.
