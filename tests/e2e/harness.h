@@ -4,7 +4,7 @@
 // polls with a deadline; every process started here is stopped here, by PID. The one header of
 // the harness; its parts: harness_process.cpp (programs run to completion or on a pty, /proc),
 // harness_daemon.cpp (the daemon under test), harness_sockets.cpp (listeners and clients),
-// harness_util.cpp (temporary files, random bytes, skips).
+// harness_util.cpp (temporary files, random bytes, counting in text, skips).
 
 #include <atomic>
 #include <chrono>
@@ -126,6 +126,9 @@ ProcessStats processStats(pid_t pid);
 // limit allows; returns the soft limit now in force. Children started later inherit it.
 using pisock::raiseFdLimit;
 
+// Options for a daemon that opens its own listeners (--listen, the configuration file).
+DaemonOptions noActivation();
+
 // A pisockd started for one test: socket activated on a free loopback port by default, with
 // NOTIFY_SOCKET on a socket this object owns. The constructor waits for READY=1.
 class Daemon
@@ -197,6 +200,9 @@ private:
     std::uint16_t port_ = 0;
 };
 
+// The port of the daemon's first "listening on HOST:PORT" log line for host; 0 if none.
+std::uint16_t loggedPort(const Daemon &d, const std::string &host = "127.0.0.1");
+
 // A blocking-free test client: every read waits with poll() up to a deadline.
 class Client
 {
@@ -233,6 +239,9 @@ private:
     int error_ = 0;
 };
 
+// Sends text and a newline; true if the reply mode's default answer came within timeout.
+bool roundTrip(Client &c, const std::string &text, std::chrono::milliseconds timeout = 5s);
+
 // Accepts one connection on a listening socket within timeout; an invalid fd otherwise.
 UniqueFd acceptWithin(int listenFd, std::chrono::milliseconds timeout = 10s);
 
@@ -241,6 +250,11 @@ UniqueFd acceptWithin(int listenFd, std::chrono::milliseconds timeout = 10s);
 UniqueFd closedLoopbackPort();
 
 std::string randomBytes(std::size_t n, unsigned seed = 1);
+
+// How many times needle occurs in text (overlapping occurrences counted).
+std::size_t countOf(std::string_view text, std::string_view needle);
+// How many lines text holds ('\n' counted).
+std::size_t lineCount(std::string_view text);
 
 // Words to put before a command (or as DaemonOptions::wrapper) so that it runs without the
 // capabilities that let root ignore file permissions (setpriv drops CAP_DAC_OVERRIDE and

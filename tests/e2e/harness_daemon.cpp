@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <poll.h>
+#include <regex>
 #include <signal.h>
 #include <stdexcept>
 #include <sys/eventfd.h>
@@ -61,6 +62,13 @@ JournalEntry parseJournalDatagram(std::string_view all)
 }
 
 } // namespace
+
+DaemonOptions noActivation()
+{
+    DaemonOptions o;
+    o.socketActivation = false;
+    return o;
+}
 
 Daemon::Daemon(std::vector<std::string> args, DaemonOptions options)
 {
@@ -358,6 +366,18 @@ std::vector<std::string> Daemon::notifications()
 bool Daemon::waitForNotification(std::string_view needle, std::chrono::milliseconds timeout)
 {
     return waitForNotifications(needle, 1, false, timeout);
+}
+
+std::uint16_t loggedPort(const Daemon &d, const std::string &host)
+{
+    const std::regex re("listening on " +
+                        std::regex_replace(host, std::regex(R"([\[\]\.])"), R"(\$&)") +
+                        ":([0-9]+)");
+    std::smatch m;
+    const std::string log = d.log();
+    if (!std::regex_search(log, m, re))
+        return 0;
+    return static_cast<std::uint16_t>(std::stoi(m[1]));
 }
 
 } // namespace pisock::test

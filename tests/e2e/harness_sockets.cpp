@@ -201,6 +201,12 @@ bool Client::waitForEof(std::chrono::milliseconds timeout)
     return !timedOut && rest.empty();
 }
 
+bool roundTrip(Client &c, const std::string &text, std::chrono::milliseconds timeout)
+{
+    c.send(text + "\n");
+    return c.readLine(timeout) == "server rec: " + text;
+}
+
 UniqueFd connectUnixFrom(const std::string &path, std::string_view bindName)
 {
     UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));

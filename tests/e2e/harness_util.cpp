@@ -44,6 +44,20 @@ std::string randomBytes(std::size_t n, unsigned seed)
     return s;
 }
 
+std::size_t countOf(std::string_view text, std::string_view needle)
+{
+    std::size_t n = 0;
+    for (auto pos = text.find(needle); pos != std::string_view::npos;
+         pos = text.find(needle, pos + 1))
+        ++n;
+    return n;
+}
+
+std::size_t lineCount(std::string_view text)
+{
+    return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
 void skipCase(const std::string &why)
 {
     std::string line = why;
