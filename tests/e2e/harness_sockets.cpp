@@ -213,7 +213,8 @@ UniqueFd connectUnixFrom(const std::string &path, std::string_view bindName)
     sockaddr_un own{};
     own.sun_family = AF_UNIX;
     const std::size_t n = std::min(bindName.size(), sizeof(own.sun_path));
-    std::memcpy(own.sun_path, bindName.data(), n);
+    if (n > 0) // an empty string_view's data() may be null, which memcpy must not get
+        std::memcpy(own.sun_path, bindName.data(), n);
     if (!fd || ::bind(fd.get(), reinterpret_cast<sockaddr *>(&own),
                       static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + n)) != 0)
         die("bind a unix client");
