@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include "tests/catch.h"
+#include "tests/support/socket_pair.h"
 
 using namespace pisock;
+using pisock::test::SocketPair;
 using namespace std::chrono_literals;
 
 namespace {
@@ -21,18 +23,6 @@ struct Recorder : ReplySink {
     void received(std::string_view b) override { bytes += b; }
     void reply(std::string_view t) override { replies.emplace_back(t); }
     void warning(std::string_view t) override { warnings.emplace_back(t); }
-};
-
-struct Pair {
-    UniqueFd client;
-    UniqueFd server;
-    Pair()
-    {
-        int fds[2];
-        REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) == 0);
-        client.reset(fds[0]);
-        server.reset(fds[1]);
-    }
 };
 
 // Runs the exchange's side until it has nothing ready (poll timeout 0).
@@ -66,23 +56,23 @@ void write(int fd, std::string_view s)
 TEST_CASE("line framing: every message goes out at once, replies are counted in order",
           "[client][exchange]")
 {
-    Pair p;
+    SocketPair p;
     Recorder r;
-    Exchange ex(std::move(p.client), Framing::Line, r, "test", std::nullopt);
+    Exchange ex(std::move(p.subject), Framing::Line, r, "test", std::nullopt);
     ex.send("one");
     ex.send("");
     ex.send("three");
     ex.finish();
     CHECK(ex.outstanding() == 3);
     pump(ex);
-    CHECK(drain(p.server.get()) == "one\n\nthree\n"); // all three before any reply
+    CHECK(drain(p.peer.get()) == "one\n\nthree\n"); // all three before any reply
     CHECK_FALSE(ex.done());
 
-    write(p.server.get(), "r1\nr2\r\nr");
+    write(p.peer.get(), "r1\nr2\r\nr");
     pump(ex);
     CHECK(r.replies == std::vector<std::string>{ "r1", "r2" });
     CHECK(ex.outstanding() == 1);
-    write(p.server.get(), "3\n");
+    write(p.peer.get(), "3\n");
     pump(ex);
     CHECK(r.replies.size() == 3);
     CHECK(r.replies[2] == "r3");
@@ -92,33 +82,33 @@ TEST_CASE("line framing: every message goes out at once, replies are counted in 
 
 TEST_CASE("after finish() the socket is half-closed once everything is sent", "[client][exchange]")
 {
-    Pair p;
+    SocketPair p;
     Recorder r;
-    Exchange ex(std::move(p.client), Framing::Line, r, "test", std::nullopt);
+    Exchange ex(std::move(p.subject), Framing::Line, r, "test", std::nullopt);
     ex.send("last");
     ex.finish();
     pump(ex);
     char buf[16];
-    CHECK(::read(p.server.get(), buf, sizeof(buf)) == 5);
-    CHECK(::read(p.server.get(), buf, sizeof(buf)) == 0); // EOF: SHUT_WR
+    CHECK(::read(p.peer.get(), buf, sizeof(buf)) == 5);
+    CHECK(::read(p.peer.get(), buf, sizeof(buf)) == 0); // EOF: SHUT_WR
 }
 
 TEST_CASE("raw framing: one message at a time, each read is its reply", "[client][exchange]")
 {
-    Pair p;
+    SocketPair p;
     Recorder r;
-    Exchange ex(std::move(p.client), Framing::Raw, r, "test", std::nullopt);
+    Exchange ex(std::move(p.subject), Framing::Raw, r, "test", std::nullopt);
     ex.send("hello");
     ex.send("");
     ex.send("world");
     ex.finish();
     pump(ex);
-    CHECK(drain(p.server.get()) == "hello"); // no newline, and the next waits
-    write(p.server.get(), "server rec: hello");
+    CHECK(drain(p.peer.get()) == "hello"); // no newline, and the next waits
+    write(p.peer.get(), "server rec: hello");
     pump(ex);
     CHECK(r.replies == std::vector<std::string>{ "server rec: hello" });
-    CHECK(drain(p.server.get()) == "world"); // the empty message cannot be sent: skipped
-    write(p.server.get(), "server rec: world\n");
+    CHECK(drain(p.peer.get()) == "world"); // the empty message cannot be sent: skipped
+    write(p.peer.get(), "server rec: world\n");
     pump(ex);
     CHECK(r.replies.size() == 2);
     CHECK(r.replies[1] == "server rec: world");
@@ -127,16 +117,16 @@ TEST_CASE("raw framing: one message at a time, each read is its reply", "[client
 
 TEST_CASE("lines nobody asked for are delivered and not counted", "[client][exchange]")
 {
-    Pair p;
+    SocketPair p;
     Recorder r;
-    Exchange ex(std::move(p.client), Framing::Line, r, "test", std::nullopt);
-    write(p.server.get(), "alice: hi\n");
+    Exchange ex(std::move(p.subject), Framing::Line, r, "test", std::nullopt);
+    write(p.peer.get(), "alice: hi\n");
     pump(ex);
     CHECK(r.replies == std::vector<std::string>{ "alice: hi" });
     CHECK(ex.outstanding() == 0);
     CHECK_FALSE(ex.done());
-    drain(p.server.get());
-    p.server.reset();
+    drain(p.peer.get());
+    p.peer.reset();
     pump(ex); // closed with nothing owed, before finish(): the terminal calls it the end
     REQUIRE(ex.failed());
     CHECK(ex.failure().status == kStatusClosedEarly);
@@ -146,20 +136,20 @@ TEST_CASE("lines nobody asked for are delivered and not counted", "[client][exch
 TEST_CASE("without replies: messages go out, lines are delivered, done when the server closes",
           "[client][exchange]")
 {
-    Pair p;
+    SocketPair p;
     Recorder r;
-    Exchange ex(std::move(p.client), Framing::Line, r, "test", 50ms, false);
+    Exchange ex(std::move(p.subject), Framing::Line, r, "test", 50ms, false);
     ex.send("hello all");
     ex.send("quit");
     CHECK(ex.outstanding() == 0);
     pump(ex);
-    CHECK(drain(p.server.get()) == "hello all\nquit\n");
+    CHECK(drain(p.peer.get()) == "hello all\nquit\n");
     CHECK(ex.pollTimeoutMs(Clock::now()) == -1); // nothing is awaited: no deadline
-    write(p.server.get(), "192.0.2.1:5000: hi\n");
+    write(p.peer.get(), "192.0.2.1:5000: hi\n");
     pump(ex);
     CHECK(r.replies == std::vector<std::string>{ "192.0.2.1:5000: hi" });
     CHECK_FALSE(ex.done());
-    p.server.reset(); // after quit, the server closes: the end, not a failure
+    p.peer.reset(); // after quit, the server closes: the end, not a failure
     pump(ex);
     CHECK(ex.done());
     CHECK(ex.closedByPeer());
@@ -170,15 +160,15 @@ TEST_CASE("without replies the end of input half-closes, and the timeout bounds 
           "server to close",
           "[client][exchange]")
 {
-    Pair p;
+    SocketPair p;
     Recorder r;
-    Exchange ex(std::move(p.client), Framing::Line, r, "test", 20ms, false);
+    Exchange ex(std::move(p.subject), Framing::Line, r, "test", 20ms, false);
     ex.send("last words");
     ex.finish();
     pump(ex);
     char buf[32];
-    CHECK(::read(p.server.get(), buf, sizeof(buf)) == 11);
-    CHECK(::read(p.server.get(), buf, sizeof(buf)) == 0); // EOF: SHUT_WR
+    CHECK(::read(p.peer.get(), buf, sizeof(buf)) == 11);
+    CHECK(::read(p.peer.get(), buf, sizeof(buf)) == 0); // EOF: SHUT_WR
     CHECK_FALSE(ex.done());
     CHECK(ex.pollTimeoutMs(Clock::now()) >= 0);
     ex.checkTimeout(Clock::now() + 1s);
@@ -189,16 +179,16 @@ TEST_CASE("without replies the end of input half-closes, and the timeout bounds 
 
 TEST_CASE("an unterminated last reply before EOF counts", "[client][exchange]")
 {
-    Pair p;
+    SocketPair p;
     Recorder r;
-    Exchange ex(std::move(p.client), Framing::Line, r, "test", std::nullopt);
+    Exchange ex(std::move(p.subject), Framing::Line, r, "test", std::nullopt);
     ex.send("a");
     ex.send("b");
     ex.finish();
     pump(ex);
-    drain(p.server.get()); // closing with unread bytes would be a reset, not an EOF
-    write(p.server.get(), "ra\nunterminated");
-    p.server.reset();
+    drain(p.peer.get()); // closing with unread bytes would be a reset, not an EOF
+    write(p.peer.get(), "ra\nunterminated");
+    p.peer.reset();
     pump(ex);
     CHECK(r.replies == std::vector<std::string>{ "ra", "unterminated" });
     CHECK(ex.done()); // the unterminated last line was the second reply
@@ -207,17 +197,17 @@ TEST_CASE("an unterminated last reply before EOF counts", "[client][exchange]")
 
 TEST_CASE("EOF with replies owed reports how many came", "[client][exchange]")
 {
-    Pair p;
+    SocketPair p;
     Recorder r;
-    Exchange ex(std::move(p.client), Framing::Line, r, "test", std::nullopt);
+    Exchange ex(std::move(p.subject), Framing::Line, r, "test", std::nullopt);
     ex.send("a");
     ex.send("b");
     ex.send("c");
     ex.finish();
     pump(ex);
-    drain(p.server.get());
-    write(p.server.get(), "ra\n");
-    p.server.reset();
+    drain(p.peer.get());
+    write(p.peer.get(), "ra\n");
+    p.peer.reset();
     pump(ex);
     REQUIRE(ex.failed());
     CHECK(ex.failure().status == kStatusClosedEarly);
@@ -226,9 +216,9 @@ TEST_CASE("EOF with replies owed reports how many came", "[client][exchange]")
 
 TEST_CASE("a reply overdue past the timeout fails with status 3", "[client][exchange]")
 {
-    Pair p;
+    SocketPair p;
     Recorder r;
-    Exchange ex(std::move(p.client), Framing::Line, r, "test", 1ms);
+    Exchange ex(std::move(p.subject), Framing::Line, r, "test", 1ms);
     CHECK(ex.pollTimeoutMs(Clock::now()) == -1); // nothing owed: no deadline
     ex.send("a");
     pump(ex);
@@ -241,21 +231,21 @@ TEST_CASE("a reply overdue past the timeout fails with status 3", "[client][exch
 
 TEST_CASE("an over-long reply is discarded with a warning and still counted", "[client][exchange]")
 {
-    Pair p;
+    SocketPair p;
     Recorder r;
-    Exchange ex(std::move(p.client), Framing::Line, r, "test", std::nullopt);
+    Exchange ex(std::move(p.subject), Framing::Line, r, "test", std::nullopt);
     ex.send("big");
     ex.send("small");
     pump(ex);
     const std::string chunk(64 * 1024, 'x');
     std::size_t written = 0;
     while (written <= Exchange::kMaxReply) {
-        const ssize_t n = ::write(p.server.get(), chunk.data(), chunk.size());
+        const ssize_t n = ::write(p.peer.get(), chunk.data(), chunk.size());
         if (n > 0)
             written += static_cast<std::size_t>(n);
         pump(ex);
     }
-    write(p.server.get(), "\nok\n");
+    write(p.peer.get(), "\nok\n");
     pump(ex);
     CHECK(r.warnings.size() == 1);
     CHECK(r.replies == std::vector<std::string>{ "ok" });
@@ -264,35 +254,35 @@ TEST_CASE("an over-long reply is discarded with a warning and still counted", "[
 
 TEST_CASE("byte stream: bytes both ways, done when the server closes", "[client][exchange]")
 {
-    Pair p;
+    SocketPair p;
     Recorder r;
-    Exchange ex(std::move(p.client), std::nullopt, r, "test", std::nullopt);
+    Exchange ex(std::move(p.subject), std::nullopt, r, "test", std::nullopt);
     ex.sendBytes(std::string("raw\0bytes", 9));
     ex.finish();
     pump(ex);
-    CHECK(drain(p.server.get()) == std::string("raw\0bytes", 9));
-    write(p.server.get(), "back\n");
+    CHECK(drain(p.peer.get()) == std::string("raw\0bytes", 9));
+    write(p.peer.get(), "back\n");
     pump(ex);
     CHECK(r.bytes == "back\n");
     CHECK(r.replies.empty());
     CHECK_FALSE(ex.done());
-    p.server.reset();
+    p.peer.reset();
     pump(ex);
     CHECK(ex.done());
 }
 
 TEST_CASE("the source is paused past the high-water mark", "[client][exchange]")
 {
-    Pair p;
+    SocketPair p;
     Recorder r;
-    Exchange ex(std::move(p.client), Framing::Line, r, "test", std::nullopt);
+    Exchange ex(std::move(p.subject), Framing::Line, r, "test", std::nullopt);
     CHECK(ex.wantsInput());
     ex.send(std::string(Exchange::kHighWater, 'x'));
     CHECK_FALSE(ex.wantsInput());
     pump(ex);
-    drain(p.server.get());
+    drain(p.peer.get());
     pump(ex);
-    drain(p.server.get());
+    drain(p.peer.get());
     pump(ex);
     CHECK(ex.wantsInput());
 }

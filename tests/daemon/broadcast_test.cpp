@@ -9,6 +9,7 @@
 #include "common/unique_fd.h"
 #include "daemon/connection.h"
 #include "tests/catch.h"
+#include "tests/support/socket_pair.h"
 
 using namespace pisock;
 
@@ -37,18 +38,17 @@ struct Room : ConnectionOwner {
     // sndbuf: the daemon side's send buffer (0: the default), to make a slow reader quickly.
     Member &add(const std::string &name, Framing framing = Framing::Line, int sndbuf = 0)
     {
-        int fds[2];
-        REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) == 0);
+        test::SocketPair pair;
         if (sndbuf > 0)
-            ::setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+            ::setsockopt(pair.subject.get(), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
         auto m = std::make_unique<Member>();
-        m->peer.reset(fds[1]);
+        m->peer = std::move(pair.peer);
         SocketAddress addr;
         addr.storage.ss_family = AF_UNIX;
         addr.length = sizeof(sa_family_t);
         const auto id = members.size() + 1;
         auto service = std::make_unique<BroadcastService>(hub, config, framing, name, id);
-        m->owned = std::make_unique<Connection>(loop, UniqueFd(fds[0]), addr, id,
+        m->owned = std::make_unique<Connection>(loop, std::move(pair.subject), addr, id,
                                                 std::move(service), limits, *this);
         m->conn = m->owned.get();
         REQUIRE(m->conn->start() == 0);

@@ -7,8 +7,8 @@
 #include <sys/uio.h>
 #include <vector>
 
-#include "common/unique_fd.h"
 #include "tests/catch.h"
+#include "tests/support/socket_pair.h"
 
 using namespace pisock;
 
@@ -148,10 +148,7 @@ TEST_CASE("clear drops every reference", "[output]")
 
 TEST_CASE("one sendmsg over a socketpair carries own bytes and chunks in order", "[output]")
 {
-    int fds[2];
-    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
-    UniqueFd a(fds[0]);
-    UniqueFd b(fds[1]);
+    const test::SocketPair pair;
     OutputQueue q;
     ChunkRef c = makeChunk("peer: hi\n");
     q.share(*c);
@@ -163,11 +160,11 @@ TEST_CASE("one sendmsg over a socketpair carries own bytes and chunks in order",
     msg.msg_iov = iov;
     msg.msg_iovlen = q.gather(iov, 8, bytes);
     CHECK(msg.msg_iovlen == 3);
-    REQUIRE(::sendmsg(a.get(), &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(bytes));
+    REQUIRE(::sendmsg(pair.subject.get(), &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(bytes));
     q.consume(bytes);
     CHECK(q.empty());
     char buf[128];
-    const ssize_t n = ::recv(b.get(), buf, sizeof(buf), 0);
+    const ssize_t n = ::recv(pair.peer.get(), buf, sizeof(buf), 0);
     CHECK(std::string(buf, static_cast<std::size_t>(n)) ==
           "peer: hi\nerror: 3 messages dropped\npeer: hi\n");
 }

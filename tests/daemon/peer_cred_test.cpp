@@ -5,16 +5,14 @@
 
 #include "common/unique_fd.h"
 #include "tests/catch.h"
+#include "tests/support/socket_pair.h"
 
 using namespace pisock;
 
 TEST_CASE("a unix socket's peer is the process that connected, as the kernel says", "[peer-cred]")
 {
-    int fds[2];
-    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
-    const UniqueFd a(fds[0]);
-    const UniqueFd b(fds[1]);
-    const auto cred = peerCred(a.get());
+    const test::SocketPair pair;
+    const auto cred = peerCred(pair.subject.get());
     REQUIRE(cred);
     CHECK(cred->pid == ::getpid());
     CHECK(cred->uid == ::geteuid());

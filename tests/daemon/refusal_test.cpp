@@ -5,21 +5,12 @@
 #include <vector>
 
 #include "tests/catch.h"
+#include "tests/support/socket_pair.h"
 
 using namespace pisock;
+using pisock::test::SocketPair;
 
 namespace {
-
-struct Pair {
-    UniqueFd server, client;
-    Pair()
-    {
-        int fds[2];
-        REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) == 0);
-        server.reset(fds[0]);
-        client.reset(fds[1]);
-    }
-};
 
 // What the client can read now; eof set once the other side has sent FIN.
 std::string readNow(int fd, bool &eof)
@@ -43,22 +34,22 @@ TEST_CASE("a refused client reads the line, then EOF, and may still send meanwhi
 {
     EventLoop loop;
     RefusalQueue queue(loop, 2000);
-    Pair p;
+    SocketPair p;
     const std::string early(10000, 'x');
-    REQUIRE(::send(p.client.get(), early.data(), early.size(), 0) ==
+    REQUIRE(::send(p.peer.get(), early.data(), early.size(), 0) ==
             static_cast<ssize_t>(early.size()));
-    queue.refuse(std::move(p.server), kBusyLine);
+    queue.refuse(std::move(p.subject), kBusyLine);
     CHECK(queue.open() == 1);
     loop.runOnce(0);
     bool eof = false;
-    CHECK(readNow(p.client.get(), eof) == kBusyLine);
+    CHECK(readNow(p.peer.get(), eof) == kBusyLine);
     CHECK(eof);
     // Still held: sending more meets no reset, it is discarded.
-    REQUIRE(::send(p.client.get(), "late\n", 5, MSG_NOSIGNAL) == 5);
+    REQUIRE(::send(p.peer.get(), "late\n", 5, MSG_NOSIGNAL) == 5);
     loop.runOnce(0);
     CHECK(queue.open() == 1);
     // The client closes: the queue lets go without waiting for the deadline.
-    p.client.reset();
+    p.peer.reset();
     for (int i = 0; i < 10 && queue.open() > 0; ++i)
         loop.runOnce(10);
     CHECK(queue.open() == 0);
@@ -68,8 +59,8 @@ TEST_CASE("a refused client that never closes is let go at the deadline", "[refu
 {
     EventLoop loop;
     RefusalQueue queue(loop, 0);
-    Pair p;
-    queue.refuse(std::move(p.server), kBusyLine);
+    SocketPair p;
+    queue.refuse(std::move(p.subject), kBusyLine);
     loop.runOnce(0);
     CHECK(queue.open() == 1);
     loop.updateTime();
@@ -77,7 +68,7 @@ TEST_CASE("a refused client that never closes is let go at the deadline", "[refu
     CHECK(queue.open() == 0);
     loop.runOnce(0); // destroys the retired handler
     bool eof = false;
-    CHECK(readNow(p.client.get(), eof) == kBusyLine);
+    CHECK(readNow(p.peer.get(), eof) == kBusyLine);
     CHECK(eof);
 }
 
@@ -85,11 +76,11 @@ TEST_CASE("past kMaxOpen refused clients are closed at once, still told why", "[
 {
     EventLoop loop;
     RefusalQueue queue(loop, 60000);
-    std::vector<Pair> pairs(RefusalQueue::kMaxOpen + 1);
+    std::vector<SocketPair> pairs(RefusalQueue::kMaxOpen + 1);
     for (auto &p : pairs)
-        queue.refuse(std::move(p.server), kBusyLine);
+        queue.refuse(std::move(p.subject), kBusyLine);
     CHECK(queue.open() == RefusalQueue::kMaxOpen);
     bool eof = false;
-    CHECK(readNow(pairs.back().client.get(), eof) == kBusyLine);
+    CHECK(readNow(pairs.back().peer.get(), eof) == kBusyLine);
     CHECK(eof);
 }

@@ -9,6 +9,7 @@
 
 #include "common/unique_fd.h"
 #include "tests/catch.h"
+#include "tests/support/socket_pair.h"
 
 using namespace pisock;
 
@@ -76,10 +77,8 @@ TEST_CASE("keepalive 0 leaves keepalive off but still sets TCP_NODELAY", "[socko
 
 TEST_CASE("a socket that is not TCP reports the error", "[sockopt]")
 {
-    int fds[2];
-    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
-    UniqueFd a(fds[0]), b(fds[1]);
-    CHECK(tuneAcceptedSocket(a.get(), 60) < 0);
+    const test::SocketPair pair;
+    CHECK(tuneAcceptedSocket(pair.subject.get(), 60) < 0);
 }
 
 TEST_CASE("the descriptor limit is raised towards what is wanted, never lowered", "[sockopt]")

@@ -44,14 +44,6 @@ bool waitForClients(Daemon &d, std::size_t n)
             "STATUS=" + std::to_string(n) + " client" + (n == 1 ? "" : "s") + " now", 1, true, 30s);
 }
 
-std::size_t count(const std::string &text, std::string_view what)
-{
-    std::size_t n = 0;
-    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
-        ++n;
-    return n;
-}
-
 // A loopback client with a small receive buffer: when it stops reading, the daemon's output
 // for it piles up quickly.
 Client smallWindowClient(std::uint16_t port)
@@ -344,7 +336,7 @@ TEST_CASE("among 100 clients one stops reading: the others get every message pro
     // Caught up: messages come as usual again, and the episode was logged once.
     run.sender->send("after\n");
     CHECK(run.slow->readLine() == nameOf(*run.sender) + ": after");
-    CHECK(count(d.log(), "too slow:") == 1);
+    CHECK(countOf(d.log(), "too slow:") == 1);
     run.slow->close();
     CHECK(d.waitForLog(slowName + " #100: disconnected (closed by peer)"));
     CHECK(d.log().find(", " + std::to_string(dropped) + " dropped") != std::string::npos);
@@ -425,6 +417,30 @@ TEST_CASE("a message over --max-message is refused to its sender and sent to nob
     CHECK(a.readLine() == "error: message too long (limit 16 bytes)");
     CHECK(b.readLine() == nameOf(a) + ": short");
     CHECK_FALSE(a.readLine(300ms));
+    CHECK(d.stop() == 0);
+}
+
+TEST_CASE("a raw broadcast read of newlines is refused as too long, prefixes counted",
+          "[e2e][broadcast]")
+{
+    Daemon d({ "--mode", "broadcast", "--framing", "raw", "--max-message", "1000" });
+    Client sender(d.port());
+    Client listener(d.port());
+    REQUIRE(d.waitForNotifications("STATUS=2 clients now", 1, true));
+    // 300 newlines: 300 bytes, but a prefix of about 17 bytes on each of 301 lines.
+    sender.send(std::string(300, '\n'));
+    CHECK(sender.readLine() == "error: message too long (limit 1000 bytes)");
+    // A message of a few lines within the limit goes through, a prefix per line.
+    sender.send("one\ntwo");
+    const auto first = listener.readLine();
+    REQUIRE(first);
+    CHECK(first->ends_with(": one"));
+    const auto second = listener.readLine();
+    REQUIRE(second);
+    CHECK(second->ends_with(": two"));
+    CHECK(first->substr(0, first->size() - 3) == second->substr(0, second->size() - 3));
+    sender.close();
+    listener.close();
     CHECK(d.stop() == 0);
 }
 

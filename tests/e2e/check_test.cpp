@@ -20,11 +20,6 @@ using namespace pisock::test;
 
 namespace {
 
-std::size_t lines(const std::string &s)
-{
-    return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
-}
-
 // How /proc names this test process: the holder --check should find.
 std::string self()
 {
@@ -89,7 +84,7 @@ TEST_CASE("--check reports every problem, one sentence each", "[e2e][check]")
                                               std::to_string(localPort(b.get())) + "\n");
     auto r = runProcess({ daemonPath(), "--check", "--config", conf });
     CHECK(r.status == 71);
-    CHECK(lines(r.err) == 2);
+    CHECK(lineCount(r.err) == 2);
     CHECK(r.err.find("port " + std::to_string(localPort(a.get()))) != std::string::npos);
     CHECK(r.err.find("port " + std::to_string(localPort(b.get()))) != std::string::npos);
     CHECK(r.out.find("can listen on 127.0.0.1:0") != std::string::npos);
@@ -101,7 +96,7 @@ TEST_CASE("--check with a bad configuration file says why in one line, exit 78",
     auto r = runProcess({ daemonPath(), "--check", "--config",
                           dir.write("bad.conf", "max-connections = lots\n") });
     CHECK(r.status == 78);
-    CHECK(lines(r.err) == 1);
+    CHECK(lineCount(r.err) == 1);
     CHECK(r.err.find("bad.conf:1: max-connections: 'lots' is not a number") != std::string::npos);
 }
 

@@ -1,9 +1,9 @@
-// The configuration file end to end: whatever cannot be read plainly fails closed (exit 78 at
-// start, --check fails, a reload keeps the old settings), and the format's decisions (byte-order
-// mark, comments after values, quotes, one socket listed twice).
+// The configuration file end to end: the options it sets (the command line wins); whatever
+// cannot be read plainly fails closed (exit 78 naming the line at start, --check fails, a reload
+// keeps the old settings); and the format's decisions (byte-order mark, comments after values,
+// quotes, one socket listed twice).
 
 #include <filesystem>
-#include <regex>
 #include <string>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,13 +15,6 @@
 using namespace pisock::test;
 
 namespace {
-
-DaemonOptions noActivation()
-{
-    DaemonOptions o;
-    o.socketActivation = false;
-    return o;
-}
 
 // pisockd with args, and pisockd --check with the same: both must fail the same way.
 std::vector<ProcessResult> startAndCheck(const std::vector<std::string> &args,
@@ -37,14 +30,6 @@ std::vector<ProcessResult> startAndCheck(const std::vector<std::string> &args,
         results.push_back(runProcess(argv, {}, 10s));
     }
     return results;
-}
-
-std::uint16_t loggedPort(const Daemon &d)
-{
-    std::smatch m;
-    const std::string log = d.log();
-    const std::regex re("listening on 127\\.0\\.0\\.1:([0-9]+)");
-    return std::regex_search(log, m, re) ? static_cast<std::uint16_t>(std::stoi(m[1])) : 0;
 }
 
 } // namespace
@@ -177,5 +162,53 @@ TEST_CASE("one socket listed twice in two spellings: 64 on the command line, 78 
         CHECK(r.err ==
               "pisockd: " + conf +
                       ":3: listen: '[::]:9000' is the same socket as '*:9000' on line 1\n");
+    }
+}
+
+TEST_CASE("a bad configuration file exits 78 naming the line and key", "[e2e][config]")
+{
+    TempDir dir;
+    const auto unknown = dir.write("a.conf", "mode = reply\ncolour = blue\n");
+    auto r = runProcess({ daemonPath(), "--config", unknown });
+    CHECK(r.status == 78);
+    CHECK(lineCount(r.err) == 1);
+    CHECK(r.err.find("a.conf:2: unknown key 'colour'") != std::string::npos);
+
+    const auto badValue = dir.write("b.conf", "\n\nmax-message = -5\n");
+    r = runProcess({ daemonPath(), "--config", badValue });
+    CHECK(r.status == 78);
+    CHECK(lineCount(r.err) == 1);
+    CHECK(r.err.find("b.conf:3: max-message") != std::string::npos);
+
+    const auto noEquals = dir.write("c.conf", "listen\n");
+    r = runProcess({ daemonPath(), "--config", noEquals });
+    CHECK(r.status == 78);
+    CHECK(r.err.find("c.conf:1:") != std::string::npos);
+
+    r = runProcess({ daemonPath(), "--config", dir.path() + "/missing.conf" });
+    CHECK(r.status == 78);
+    CHECK(r.err.find("missing.conf: cannot open") != std::string::npos);
+}
+
+TEST_CASE("the configuration file sets options and the command line wins", "[e2e][config]")
+{
+    TempDir dir;
+    const std::string conf = dir.write("pisockd.conf", "# comment\n"
+                                                       "[pisockd]\n"
+                                                       "listen = 127.0.0.1:0\n"
+                                                       "reply-prefix = \"from file: \"\n"
+                                                       "max-message = 10\n");
+    {
+        Daemon d({ "--config", conf }, noActivation());
+        Client c(loggedPort(d, "127.0.0.1"));
+        c.send("0123456789\n0123456789x\n");
+        CHECK(c.readLine() == "from file: 0123456789");
+        CHECK(c.readLine() == "error: message too long (limit 10 bytes)");
+    }
+    {
+        Daemon d({ "--config", conf, "--reply-prefix", "cli: " }, noActivation());
+        Client c(loggedPort(d, "127.0.0.1"));
+        c.send("x\n");
+        CHECK(c.readLine() == "cli: x");
     }
 }

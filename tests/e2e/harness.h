@@ -1,7 +1,10 @@
 #pragma once
 
 // Runs the real pisockd for end-to-end tests and talks to it through real sockets. Every wait
-// polls with a deadline; every process started here is stopped here, by PID.
+// polls with a deadline; every process started here is stopped here, by PID. The one header of
+// the harness; its parts: harness_process.cpp (programs run to completion or on a pty, /proc),
+// harness_daemon.cpp (the daemon under test), harness_sockets.cpp (listeners and clients),
+// harness_util.cpp (temporary files, random bytes, counting in text, skips).
 
 #include <atomic>
 #include <chrono>
@@ -17,6 +20,7 @@
 #include <vector>
 
 #include "common/unique_fd.h"
+#include "daemon/socket_options.h"
 
 namespace pisock::test {
 
@@ -118,9 +122,12 @@ struct ProcessStats {
 };
 ProcessStats processStats(pid_t pid);
 
-// Raises this process's RLIMIT_NOFILE (soft, and hard when allowed) to at least want if it
-// can; returns the soft limit now in force. Children started later inherit it.
-std::size_t raiseFdLimit(std::size_t want);
+// The daemon's own: raises this process's soft RLIMIT_NOFILE towards want, as far as the hard
+// limit allows; returns the soft limit now in force. Children started later inherit it.
+using pisock::raiseFdLimit;
+
+// Options for a daemon that opens its own listeners (--listen, the configuration file).
+DaemonOptions noActivation();
 
 // A pisockd started for one test: socket activated on a free loopback port by default, with
 // NOTIFY_SOCKET on a socket this object owns. The constructor waits for READY=1.
@@ -194,6 +201,9 @@ private:
     std::uint16_t port_ = 0;
 };
 
+// The port of the daemon's first "listening on HOST:PORT" log line for host; 0 if none.
+std::uint16_t loggedPort(const Daemon &d, const std::string &host = "127.0.0.1");
+
 // A blocking-free test client: every read waits with poll() up to a deadline.
 class Client
 {
@@ -230,6 +240,9 @@ private:
     int error_ = 0;
 };
 
+// Sends text and a newline; true if the reply mode's default answer came within timeout.
+bool roundTrip(Client &c, const std::string &text, std::chrono::milliseconds timeout = 5s);
+
 // Accepts one connection on a listening socket within timeout; an invalid fd otherwise.
 UniqueFd acceptWithin(int listenFd, std::chrono::milliseconds timeout = 10s);
 
@@ -238,6 +251,11 @@ UniqueFd acceptWithin(int listenFd, std::chrono::milliseconds timeout = 10s);
 UniqueFd closedLoopbackPort();
 
 std::string randomBytes(std::size_t n, unsigned seed = 1);
+
+// How many times needle occurs in text (overlapping occurrences counted).
+std::size_t countOf(std::string_view text, std::string_view needle);
+// How many lines text holds ('\n' counted).
+std::size_t lineCount(std::string_view text);
 
 // Words to put before a command (or as DaemonOptions::wrapper) so that it runs without the
 // capabilities that let root ignore file permissions (setpriv drops CAP_DAC_OVERRIDE and

@@ -19,12 +19,6 @@ using namespace pisock::test;
 
 namespace {
 
-bool roundTrip(Client &c, const std::string &text)
-{
-    c.send(text + "\n");
-    return c.readLine(5s) == "server rec: " + text;
-}
-
 // What reply mode owes for everything sent before a half-close.
 std::string repliesFor(std::string_view sent)
 {

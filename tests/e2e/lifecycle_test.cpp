@@ -27,14 +27,6 @@ std::size_t indexOf(const std::vector<std::string> &notes, std::string_view need
     return notes.size();
 }
 
-std::size_t lines(const std::string &s, std::string_view needle)
-{
-    std::size_t n = 0;
-    for (auto pos = s.find(needle); pos != std::string::npos; pos = s.find(needle, pos + 1))
-        ++n;
-    return n;
-}
-
 } // namespace
 
 TEST_CASE("notifications come in order: READY, STATUS, RELOADING and READY, STOPPING",
@@ -271,8 +263,22 @@ TEST_CASE("a second SIGTERM closes the clients at once", "[e2e][lifecycle]")
     const auto start = Clock::now();
     CHECK(d.stop(SIGTERM) == 0);
     CHECK(Clock::now() - start < 10s); // not the 60 s of the timeout
-    CHECK(lines(d.log(), "second stop signal") == 1);
+    CHECK(countOf(d.log(), "second stop signal") == 1);
     CHECK(d.log().find("#1: disconnected (stopped at once)") != std::string::npos);
     ::shutdown(c.fd(), SHUT_RDWR);
     sender.join();
+}
+
+TEST_CASE("SIGTERM ends the daemon cleanly with STOPPING=1", "[e2e][lifecycle]")
+{
+    Daemon d;
+    Client c(d.port());
+    c.send("hi\n");
+    CHECK(c.readLine() == "server rec: hi");
+    CHECK(d.stop(SIGTERM) == 0);
+    bool sawStopping = false;
+    for (const auto &n : d.notifications())
+        sawStopping = sawStopping || n == "STOPPING=1";
+    CHECK(sawStopping);
+    CHECK(c.waitForEof());
 }

@@ -1,4 +1,5 @@
-// --listen, port 0, dual-stack, unix sockets and the configuration file, end to end.
+// --listen end to end: port 0, dual-stack, unix sockets (stale, full, forbidden, abstract),
+// and an address already in use.
 
 #include <regex>
 #include <signal.h>
@@ -14,30 +15,6 @@
 
 using namespace pisock::test;
 using pisock::UniqueFd;
-
-namespace {
-
-// Port of the "listening on HOST:PORT" line for host, from the daemon's log.
-std::uint16_t loggedPort(const Daemon &d, const std::string &host)
-{
-    const std::regex re("listening on " +
-                        std::regex_replace(host, std::regex(R"([\[\]\.])"), R"(\$&)") +
-                        ":([0-9]+)");
-    std::smatch m;
-    const std::string log = d.log();
-    if (!std::regex_search(log, m, re))
-        return 0;
-    return static_cast<std::uint16_t>(std::stoi(m[1]));
-}
-
-DaemonOptions noActivation()
-{
-    DaemonOptions o;
-    o.socketActivation = false;
-    return o;
-}
-
-} // namespace
 
 TEST_CASE("port 0 binds a free port and logs it", "[e2e][listen]")
 {
@@ -105,29 +82,6 @@ TEST_CASE("a stale unix socket file is replaced; the file goes at exit", "[e2e][
     CHECK(u.readLine() == "server rec: fresh");
     CHECK(d.stop() == 0);
     CHECK(::access(sock.c_str(), F_OK) != 0);
-}
-
-TEST_CASE("the configuration file sets options and the command line wins", "[e2e][listen]")
-{
-    TempDir dir;
-    const std::string conf = dir.write("pisockd.conf", "# comment\n"
-                                                       "[pisockd]\n"
-                                                       "listen = 127.0.0.1:0\n"
-                                                       "reply-prefix = \"from file: \"\n"
-                                                       "max-message = 10\n");
-    {
-        Daemon d({ "--config", conf }, noActivation());
-        Client c(loggedPort(d, "127.0.0.1"));
-        c.send("0123456789\n0123456789x\n");
-        CHECK(c.readLine() == "from file: 0123456789");
-        CHECK(c.readLine() == "error: message too long (limit 10 bytes)");
-    }
-    {
-        Daemon d({ "--config", conf, "--reply-prefix", "cli: " }, noActivation());
-        Client c(loggedPort(d, "127.0.0.1"));
-        c.send("x\n");
-        CHECK(c.readLine() == "cli: x");
-    }
 }
 
 namespace {
@@ -244,4 +198,15 @@ TEST_CASE("an abstract unix socket works and is warned about: it has no permissi
     Client c(connectUnixFrom(name, {}));
     c.send("abstract\n");
     CHECK(c.readLine() == "server rec: abstract");
+}
+
+TEST_CASE("a port in use fails with a message naming the address", "[e2e][listen]")
+{
+    auto taken = listenLoopback();
+    const std::string addr = "127.0.0.1:" + std::to_string(localPort(taken.get()));
+    auto r = runProcess({ daemonPath(), "--listen", addr });
+    CHECK(r.status != 0);
+    CHECK(lineCount(r.err) == 1);
+    CHECK(r.err.find("cannot bind " + addr) != std::string::npos);
+    CHECK(r.err.find("Address already in use") != std::string::npos);
 }

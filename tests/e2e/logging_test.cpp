@@ -1,5 +1,6 @@
-// Logging end to end: journal fields and priorities when stderr is the journal, readable
-// lines in a terminal, and a per-peer rate limit no client can get around.
+// Logging end to end: a connection's lines (peer, bytes, messages), journal fields and
+// priorities when stderr is the journal, readable lines in a terminal, and a per-peer rate
+// limit no client can get around.
 
 #include <algorithm>
 #include <cmath>
@@ -295,4 +296,22 @@ TEST_CASE("the log escapes C1 controls, bidi controls and invalid UTF-8; Chinese
             "fdp.exe, bad \xff, c1 \x9b, 中文\n");
     CHECK(tc.readLine());
     CHECK(t.waitForLog("message: bidi \\u202efdp.exe, bad \\xff, c1 \\x9b, 中文\n"));
+}
+
+TEST_CASE("connect and disconnect are logged with peer, bytes and messages", "[e2e][logging]")
+{
+    Daemon d;
+    {
+        Client c(d.port());
+        c.send("one\ntwo\n");
+        CHECK(c.readLine());
+        CHECK(c.readLine());
+    }
+    CHECK(d.waitForLog("disconnected (closed by peer)"));
+    const std::string log = d.log();
+    CHECK(log.find("127.0.0.1:") != std::string::npos);
+    CHECK(log.find("connected on 127.0.0.1:" + std::to_string(d.port())) != std::string::npos);
+    CHECK(log.find("8 bytes in, 32 bytes out, 2 messages") != std::string::npos);
+    // Contents are debug only.
+    CHECK(log.find("one") == std::string::npos);
 }

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <netinet/in.h>
 #include <regex>
+#include <signal.h>
 #include <string>
 #include <sys/socket.h>
 
@@ -13,21 +14,6 @@
 using namespace pisock::test;
 
 namespace {
-
-DaemonOptions noActivation()
-{
-    DaemonOptions o;
-    o.socketActivation = false;
-    return o;
-}
-
-std::size_t count(const std::string &s, std::string_view needle)
-{
-    std::size_t n = 0;
-    for (auto pos = s.find(needle); pos != std::string::npos; pos = s.find(needle, pos + 1))
-        ++n;
-    return n;
-}
 
 // Ports of the "listening on 127.0.0.1:PORT" lines, in order.
 std::vector<std::uint16_t> loggedPorts(const std::string &log)
@@ -87,7 +73,7 @@ TEST_CASE("an invalid file is rejected with one line and the old settings stay",
     REQUIRE(d.reload()); // READY=1 comes after a rejected reload too
     CHECK(d.waitForLog("reload rejected"));
     const std::string log = d.log();
-    CHECK(count(log, "reload rejected") == 1);
+    CHECK(countOf(log, "reload rejected") == 1);
     CHECK(log.find("reload rejected, old settings kept: " + conf + ":2: unknown key 'colour'") !=
           std::string::npos);
     c.send("x\n");
@@ -128,7 +114,7 @@ TEST_CASE("listen addresses added and removed; a removed listener's clients keep
     CHECK(again.readLine() == "server rec: again");
     u.send("still\n");
     CHECK(u.readLine() == "server rec: still"); // the unix listener was kept, not reopened
-    CHECK(count(d.log(), "listening on unix:") == 1);
+    CHECK(countOf(d.log(), "listening on unix:") == 1);
 }
 
 TEST_CASE("an address that cannot be opened rejects the whole reload", "[e2e][reload]")
@@ -157,7 +143,7 @@ TEST_CASE("socket-activated, listen changes in the file are ignored with a notic
     dir.write("pisockd.conf", "reply-prefix = \"b: \"\nlisten = 127.0.0.1:0\n");
     REQUIRE(d.reload());
     CHECK(d.waitForLog("listen addresses not changed: systemd passed the sockets"));
-    CHECK(count(d.log(), "listening on") == 1);
+    CHECK(countOf(d.log(), "listening on") == 1);
     Client c(d.port());
     c.send("x\n");
     CHECK(c.readLine() == "b: x");
@@ -174,4 +160,29 @@ TEST_CASE("mode and framing changes wait for a restart, and say so", "[e2e][relo
     Client c(d.port());
     c.send("x\n");
     CHECK(c.readLine() == "server rec: x");
+}
+
+TEST_CASE("a reload applies new --deny rules to new clients and the idle timeout to all",
+          "[e2e][reload]")
+{
+    TempDir dir;
+    const std::string conf = dir.write("pisockd.conf", "deny = 127.0.0.2\n");
+    Daemon d({ "--config", conf });
+    Client kept("127.0.0.1", d.port(), "127.0.0.3");
+    REQUIRE(roundTrip(kept, "before"));
+    Client denied("127.0.0.1", d.port(), "127.0.0.2");
+    CHECK(denied.waitForEof(5s));
+
+    dir.write("pisockd.conf", "deny = 127.0.0.3\nidle-timeout = 1\n");
+    ::kill(d.pid(), SIGHUP);
+    REQUIRE(d.waitForLog("configuration reloaded"));
+    Client welcome("127.0.0.1", d.port(), "127.0.0.2");
+    CHECK(roundTrip(welcome, "now allowed"));
+    // Rules are checked when a client connects: one already served is not dropped.
+    CHECK(roundTrip(kept, "still served"));
+    // The new idle timeout applies to every client.
+    CHECK(kept.waitForEof(5s));
+    CHECK(welcome.waitForEof(5s));
+    CHECK(d.waitForLog("disconnected (idle timeout)"));
+    CHECK(d.stop() == 0);
 }

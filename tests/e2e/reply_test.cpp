@@ -1,6 +1,5 @@
 // Reply mode end to end: the real pisockd on a free loopback port, plain sockets.
 
-#include <signal.h>
 #include <string>
 
 #include "tests/catch.h"
@@ -146,36 +145,4 @@ TEST_CASE("the reply prefix can be changed or empty", "[e2e][reply]")
         c.send("bare\n");
         CHECK(c.readLine() == "bare");
     }
-}
-
-TEST_CASE("connect and disconnect are logged with peer, bytes and messages", "[e2e][reply]")
-{
-    Daemon d;
-    {
-        Client c(d.port());
-        c.send("one\ntwo\n");
-        CHECK(c.readLine());
-        CHECK(c.readLine());
-    }
-    CHECK(d.waitForLog("disconnected (closed by peer)"));
-    const std::string log = d.log();
-    CHECK(log.find("127.0.0.1:") != std::string::npos);
-    CHECK(log.find("connected on 127.0.0.1:" + std::to_string(d.port())) != std::string::npos);
-    CHECK(log.find("8 bytes in, 32 bytes out, 2 messages") != std::string::npos);
-    // Contents are debug only.
-    CHECK(log.find("one") == std::string::npos);
-}
-
-TEST_CASE("SIGTERM ends the daemon cleanly with STOPPING=1", "[e2e][reply]")
-{
-    Daemon d;
-    Client c(d.port());
-    c.send("hi\n");
-    CHECK(c.readLine() == "server rec: hi");
-    CHECK(d.stop(SIGTERM) == 0);
-    bool sawStopping = false;
-    for (const auto &n : d.notifications())
-        sawStopping = sawStopping || n == "STOPPING=1";
-    CHECK(sawStopping);
-    CHECK(c.waitForEof());
 }
