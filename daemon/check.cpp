@@ -19,8 +19,8 @@
 
 #include <fmt/format.h>
 
-#include "common/errors.h"
 #include "common/safe_text.h"
+#include "exit_code.h"
 #include "listen_set.h"
 #include "listener.h"
 

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "common/errors.h"
 #include "common/units.h"
 #include "log.h"
 

@@ -7,11 +7,11 @@
 
 #include "common/address.h"
 #include "common/buffer.h"
-#include "common/errors.h"
 #include "common/memory_budget.h"
 #include "common/unique_fd.h"
 #include "common/units.h"
 #include "event_loop.h"
+#include "io_result.h"
 #include "output_queue.h"
 #include "timeouts.h"
 #include "turn_budget.h"

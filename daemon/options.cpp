@@ -16,6 +16,7 @@
 #include "common/errors.h"
 #include "common/units.h"
 #include "config_file.h"
+#include "exit_code.h"
 #include "socket_options.h"
 #include "version.h"
 

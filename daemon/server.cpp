@@ -15,6 +15,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "common/errors.h"
+#include "exit_code.h"
 #include "log.h"
 #include "peer_cred.h"
 #include "socket_options.h"
