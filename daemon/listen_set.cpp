@@ -95,19 +95,26 @@ void ListenSet::adopt(int first, const std::vector<std::string> &names)
     }
 }
 
+UniqueFd openPlanned(const ListenPlan &plan, bool &ipv4Only)
+{
+    ipv4Only = false;
+    try {
+        return openListenSocket(plan.endpoint, plan.dualStack);
+    } catch (const std::system_error &e) {
+        if (!plan.fallbackToIpv4 || e.code().value() != EAFNOSUPPORT)
+            throw;
+    }
+    ipv4Only = true;
+    return openListenSocket(Endpoint{ Endpoint::Kind::Inet, "0.0.0.0", plan.endpoint.port, {} });
+}
+
 ListenSet::Entry ListenSet::openOne(const ListenPlan &plan)
 {
     const Endpoint &ep = plan.endpoint;
-    UniqueFd fd;
-    try {
-        fd = openListenSocket(ep, plan.dualStack);
-    } catch (const std::system_error &e) {
-        // A Pi with IPv6 disabled: the default falls back to IPv4.
-        if (!plan.fallbackToIpv4 || e.code().value() != EAFNOSUPPORT)
-            throw;
+    bool ipv4Only = false;
+    UniqueFd fd = openPlanned(plan, ipv4Only);
+    if (ipv4Only)
         log::notice("IPv6 unavailable, listening on IPv4 only");
-        fd = openListenSocket(Endpoint{ Endpoint::Kind::Inet, "0.0.0.0", ep.port, {} });
-    }
     auto listener = std::make_unique<Listener>(loop_, std::move(fd), sink_, reserveFd_);
     if (ep.kind == Endpoint::Kind::Unix)
         listener->setUnlinkOnClose(ep.path); // it created the file
