@@ -29,11 +29,11 @@ UniqueFd openPlanned(const ListenPlan &plan, bool &ipv4Only);
 
 // The listening sockets: owns each Listener with the key it was opened for (the address as
 // configured, or its position among the sockets systemd passed); borrows the loop, the sink
-// that gets the clients and the reserve fd for running out of descriptors.
+// that gets the clients and the spare descriptor for running out of them.
 class ListenSet
 {
 public:
-    ListenSet(EventLoop &loop, AcceptSink &sink, UniqueFd &reserveFd);
+    ListenSet(EventLoop &loop, AcceptSink &sink, SpareFd &spare);
     ~ListenSet();
     ListenSet(const ListenSet &) = delete;
     ListenSet &operator=(const ListenSet &) = delete;
@@ -71,7 +71,7 @@ private:
 
     EventLoop &loop_;
     AcceptSink &sink_;
-    UniqueFd &reserveFd_;
+    SpareFd &spare_;
     std::vector<Entry> entries_;
     bool activated_ = false;
 };

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
-#include <fcntl.h>
 #include <malloc.h>
 #include <optional>
 #include <signal.h>
@@ -23,6 +22,10 @@
 namespace pisock {
 
 namespace {
+
+// Descriptors needed besides one per client: listeners, epoll, signals, timer, the spare for
+// EMFILE, the journal (64 for all those), and the clients being refused.
+constexpr std::size_t kSpareFds = 64 + RefusalQueue::kMaxOpen;
 
 constexpr unsigned kTickMs = 250;
 // How often the pools give back what they did not use, and the heap is trimmed if it shrank
@@ -92,8 +95,8 @@ bool sameEndpoints(const std::vector<Endpoint> &a, const std::vector<Endpoint> &
 
 Server::Server(EventLoop &loop, CommandLine cmd, Settings settings)
     : loop_(loop), cmd_(std::move(cmd)), settings_(std::move(settings)), hub_(broadcast_),
-      reserveFd_(::open("/dev/null", O_RDONLY | O_CLOEXEC)), listeners_(loop, *this, reserveFd_),
-      notifier_(notifySystemd, watchdogUsec()), refusals_(loop, limits_.lingerMs)
+      listeners_(loop, *this, spareFd_), notifier_(notifySystemd, watchdogUsec()),
+      refusals_(loop, limits_.lingerMs)
 {
     reply_.framingHint = &framingHint_;
     applySettings();
@@ -361,8 +364,7 @@ void Server::onTick() noexcept
     tendMemory(now);
     hintRawFraming(now);
     // Out of descriptors earlier: take the spare back before accepting again.
-    if (!reserveFd_)
-        reserveFd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    spareFd_.take();
     listeners_.retry();
     if (stopping_ && now >= stopDeadline_)
         closeAll("shutdown timeout");

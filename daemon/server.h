@@ -85,7 +85,7 @@ private:
     ConnectionLimits limits_; // shared by every Connection
     BroadcastConfig broadcast_; // shared by the hub
     BroadcastHub hub_; // broadcast mode: the clients taking part; outlives connections_
-    UniqueFd reserveFd_; // spare descriptor for EMFILE (docs/CONVENTIONS.md)
+    SpareFd spareFd_; // for EMFILE; before listeners_, which borrow it
     ListenSet listeners_;
     Notifier notifier_;
     IdleList idle_; // every connection, least recently active first
