@@ -8,11 +8,11 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <system_error>
-#include <time.h>
 
 #include <fmt/format.h>
 #include <systemd/sd-daemon.h>
 
+#include "common/clock.h"
 #include "common/errors.h"
 #include "exit_code.h"
 #include "log.h"
@@ -49,14 +49,6 @@ std::uint64_t watchdogUsec()
 {
     std::uint64_t usec = 0;
     return ::sd_watchdog_enabled(0, &usec) > 0 ? usec : 0;
-}
-
-std::uint64_t monotonicUsec()
-{
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<std::uint64_t>(ts.tv_sec) * 1000000 +
-           static_cast<std::uint64_t>(ts.tv_nsec / 1000);
 }
 
 // Names of the sockets systemd passed (FileDescriptorName=, LISTEN_FDNAMES); "" when unnamed.
