@@ -176,10 +176,8 @@ bool Listener::shedOneConnection() noexcept
         ::close(fd);
     }
     spare_.take();
-    if (lastFdWarningMs_ == 0 || loop_.now() - lastFdWarningMs_ >= 1000) {
-        lastFdWarningMs_ = loop_.now();
+    if (fdWarning_.allow(loop_.now()))
         log::warning("out of file descriptors, refusing clients on {}", address_);
-    }
     return fd >= 0;
 }
 

@@ -5,6 +5,7 @@
 #include "common/address.h"
 #include "common/unique_fd.h"
 #include "event_loop.h"
+#include "log_limit.h"
 
 namespace pisock {
 
@@ -80,7 +81,7 @@ private:
     std::string unlinkPath_;
     bool deferred_ = false;
     bool stalled_ = false; // clients may be queued with no edge to come: retry() accepts
-    std::uint64_t lastFdWarningMs_ = 0;
+    log::Throttle fdWarning_;
 };
 
 } // namespace pisock

@@ -168,20 +168,16 @@ void Server::refuse(UniqueFd fd, const std::string &peer, const char *why) noexc
     ++busyRefused_;
     refusals_.refuse(std::move(fd), kBusyLine);
     // Rate-limited: a flood of refused clients must not flood the log.
-    if (lastBusyLogMs_ == 0 || loop_.now() - lastBusyLogMs_ >= 1000) {
+    if (busyLog_.allow(loop_.now()))
         log::warning("refused {} ({}); {} refused so far", peer, why, busyRefused_);
-        lastBusyLogMs_ = loop_.now();
-    }
 }
 
 void Server::deny(UniqueFd fd, const std::string &peer) noexcept
 {
     ++denied_;
     fd.reset(); // at once, and without a word: nothing to learn for a peer not allowed
-    if (lastDenyLogMs_ == 0 || loop_.now() - lastDenyLogMs_ >= 1000) {
+    if (denyLog_.allow(loop_.now()))
         log::warning("denied {} (--allow/--deny); {} denied so far", peer, denied_);
-        lastDenyLogMs_ = loop_.now();
-    }
 }
 
 void Server::onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) noexcept
@@ -225,12 +221,10 @@ void Server::onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) no
             hostOf_.erase(nextId_ - 1);
         }
         ++oomClosed_;
-        if (lastOomLogMs_ == 0 || loop_.now() - lastOomLogMs_ >= 1000) {
+        if (oomLog_.allow(loop_.now()))
             log::error("out of memory accepting a client, refused it; {} clients closed or "
                        "refused for lack of memory so far",
                        oomClosed_);
-            lastOomLogMs_ = loop_.now();
-        }
     }
 }
 
@@ -271,12 +265,10 @@ void Server::onClosed(Connection &connection) noexcept
     messages_ += connection.messages();
     if (connection.outOfMemory()) {
         ++oomClosed_;
-        if (lastOomLogMs_ == 0 || loop_.now() - lastOomLogMs_ >= 1000) {
+        if (oomLog_.allow(loop_.now()))
             log::error("out of memory: closed {}; {} clients closed or refused for lack of "
                        "memory so far",
                        connection.peer(), oomClosed_);
-            lastOomLogMs_ = loop_.now();
-        }
     }
     if (const auto host = hostOf_.find(connection.id()); host != hostOf_.end()) {
         forgetHost(host->second);
