@@ -103,6 +103,9 @@ private:
     void onReply(Conn &c, std::size_t index, std::string_view reply, std::size_t wireBytes);
     void setWantOut(Conn &c, std::size_t index, bool want);
     void progress();
+    bool connectAll();
+    void dispatch(const std::vector<epoll_event> &events, int n);
+    bool timeOutSilent(std::uint64_t timeoutNs);
 
     const BenchOptions &o_;
     Templates templates_;
@@ -260,20 +263,16 @@ void Runner::progress()
     lastProgressCount_ = r_.messages;
 }
 
-BenchResult Runner::run()
+// Resolves the target once (500 connections do not ask DNS 500 times) and opens every
+// connection; false, with the error in r_, if one cannot be opened.
+bool Runner::connectAll()
 {
-    if (!epoll_) {
-        r_.status = kStatusNetwork;
-        r_.firstError = trf("epoll_create1: {reason}", fmt::arg("reason", localErrnoText(errno)));
-        return std::move(r_);
-    }
-    // Resolved once: 500 connections do not ask DNS 500 times.
     Failure failure;
     const auto addresses = resolve(o_.target, AF_UNSPEC, failure);
     if (!addresses) {
         r_.status = failure.status;
         r_.firstError = failure.reason;
-        return std::move(r_);
+        return false;
     }
     const auto timeout = std::chrono::milliseconds(static_cast<long long>(o_.timeoutSec * 1000));
     conns_.resize(o_.connections);
@@ -282,7 +281,7 @@ BenchResult Runner::run()
         if (!conns_[i].fd) {
             r_.status = failure.status;
             r_.firstError = failure.reason;
-            return std::move(r_);
+            return false;
         }
         conns_[i].sentAt.resize(o_.pipeline);
         epoll_event ev{};
@@ -290,6 +289,50 @@ BenchResult Runner::run()
         ev.data.u64 = i;
         ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, conns_[i].fd.get(), &ev);
     }
+    return true;
+}
+
+void Runner::dispatch(const std::vector<epoll_event> &events, int n)
+{
+    for (int k = 0; k < n; ++k) {
+        const epoll_event &ev = events[static_cast<std::size_t>(k)];
+        const auto i = static_cast<std::size_t>(ev.data.u64);
+        Conn &c = conns_[i];
+        if (c.dead)
+            continue;
+        if (ev.events & EPOLLOUT)
+            flush(c, i);
+        if (!c.dead && (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)))
+            onReadable(c, i);
+    }
+}
+
+// Fails the connections waiting for a reply for longer than timeoutNs; true if any is waiting.
+bool Runner::timeOutSilent(std::uint64_t timeoutNs)
+{
+    bool busy = false;
+    for (std::size_t i = 0; i < conns_.size(); ++i) {
+        Conn &c = conns_[i];
+        if (c.dead || c.inFlight == 0)
+            continue;
+        busy = true;
+        if (now_ - c.lastProgressNs > timeoutNs) {
+            fail(c, i, kStatusTimeout,
+                 trf("no reply for {seconds:.1f} s", fmt::arg("seconds", o_.timeoutSec)));
+        }
+    }
+    return busy;
+}
+
+BenchResult Runner::run()
+{
+    if (!epoll_) {
+        r_.status = kStatusNetwork;
+        r_.firstError = trf("epoll_create1: {reason}", fmt::arg("reason", localErrnoText(errno)));
+        return std::move(r_);
+    }
+    if (!connectAll())
+        return std::move(r_);
 
     now_ = startNs_ = lastProgressNs_ = nowNs();
     measureFromNs_ = startNs_ + static_cast<std::uint64_t>(o_.warmupSec * 1e9);
@@ -308,34 +351,14 @@ BenchResult Runner::run()
         const int n =
                 ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), 100);
         now_ = nowNs();
-        for (int k = 0; k < n; ++k) {
-            const auto i = static_cast<std::size_t>(events[static_cast<std::size_t>(k)].data.u64);
-            Conn &c = conns_[i];
-            if (c.dead)
-                continue;
-            if (events[static_cast<std::size_t>(k)].events & EPOLLOUT)
-                flush(c, i);
-            if (!c.dead && (events[static_cast<std::size_t>(k)].events &
-                            (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)))
-                onReadable(c, i);
-        }
+        dispatch(events, n);
         if (sending_ && now_ >= hardStop)
             sending_ = false;
         if (!sending_ && drainUntil == 0) {
             measureToNs_ = std::min(measureToNs_, now_);
             drainUntil = now_ + timeoutNs;
         }
-        bool busy = false;
-        for (std::size_t i = 0; i < conns_.size(); ++i) {
-            Conn &c = conns_[i];
-            if (c.dead || c.inFlight == 0)
-                continue;
-            busy = true;
-            if (now_ - c.lastProgressNs > timeoutNs) {
-                fail(c, i, kStatusTimeout,
-                     trf("no reply for {seconds:.1f} s", fmt::arg("seconds", o_.timeoutSec)));
-            }
-        }
+        const bool busy = timeOutSilent(timeoutNs);
         progress();
         if (!sending_ && (!busy || now_ >= drainUntil))
             break;

@@ -26,19 +26,27 @@ std::string socketKey(const Endpoint &endpoint)
     if (endpoint.kind == Endpoint::Kind::Unix) {
         if (endpoint.path.starts_with('@')) // abstract: any byte is part of the name
             return "unix:" + endpoint.path;
-        return "unix:" + std::filesystem::path(endpoint.path).lexically_normal().string();
+        std::string key = "unix:";
+        key += std::filesystem::path(endpoint.path).lexically_normal().string();
+        return key;
     }
-    const std::string port = ":" + std::to_string(endpoint.port);
+    std::string port = ":";
+    port += std::to_string(endpoint.port);
     // No host is the IPv6 wildcard, as the listener opens it.
     const std::string host = endpoint.host.empty() ? std::string("::") : endpoint.host;
     in_addr v4{};
     in6_addr v6{};
+    const auto ipKey = [&port](const void *bytes, std::size_t size) {
+        std::string key = "ip:";
+        key.append(static_cast<const char *>(bytes), size);
+        return key + port;
+    };
     if (::inet_pton(AF_INET, host.c_str(), &v4) == 1)
-        return "ip:" + std::string(reinterpret_cast<const char *>(&v4), sizeof(v4)) + port;
+        return ipKey(&v4, sizeof(v4));
     if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
         if (IN6_IS_ADDR_V4MAPPED(&v6)) // the same socket as the IPv4 address
-            return "ip:" + std::string(reinterpret_cast<const char *>(&v6.s6_addr[12]), 4) + port;
-        return "ip:" + std::string(reinterpret_cast<const char *>(&v6), sizeof(v6)) + port;
+            return ipKey(&v6.s6_addr[12], 4);
+        return ipKey(&v6, sizeof(v6));
     }
     std::string name = host;
     std::transform(name.begin(), name.end(), name.begin(),
@@ -94,7 +102,9 @@ std::optional<Endpoint> parseEndpoint(std::string_view text, std::string &error)
         ep.host.clear();
     const auto value = parsePort(port);
     if (!value) {
-        error = "invalid port '" + std::string(port) + "'";
+        error = "invalid port '";
+        error += port;
+        error += "'";
         return std::nullopt;
     }
     ep.port = *value;
@@ -118,7 +128,9 @@ std::string formatAddress(const SocketAddress &address)
             return std::string(text) + ":" + port;
         }
         ::inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof(text));
-        return "[" + std::string(text) + "]:" + port;
+        std::string out = "[";
+        out += text;
+        return out + "]:" + port;
     }
     case AF_UNIX: {
         const auto *un = reinterpret_cast<const sockaddr_un *>(&address.storage);

@@ -5,42 +5,17 @@
 #include <new>
 #include <utility>
 
+#include "size_class_pool.h"
 #include "units.h"
 
 namespace pisock {
 
 namespace {
 
-// Size classes 4 KiB << 0 .. 4 KiB << 8 (1 MiB); each class keeps at most kPoolBytes of free
-// blocks, so the pool never holds more than 9 * kPoolBytes.
-constexpr unsigned kClasses = 9;
-constexpr std::size_t kPoolBytes = 512 * kKiB;
-constexpr std::size_t kMaxSlots = kPoolBytes / Buffer::kMinCapacity;
-constexpr std::size_t kLargest = Buffer::kMinCapacity << (kClasses - 1);
-
-// Plain data, constant-initialised: no constructor runs, and blocks left here at exit are
-// still reachable (LeakSanitizer does not count them).
-struct Pool {
-    char *slots[kClasses][kMaxSlots];
-    std::size_t used[kClasses];
-    std::size_t untouched[kClasses]; // the fewest blocks held since the last trim
-    std::size_t bytes;
-    MemoryBudget *budget; // where the pooled blocks are counted (all in the same one)
-};
+// Size classes 4 KiB << 0 .. 4 KiB << 8 (1 MiB).
+using Pool = SizeClassPool<Buffer::kMinCapacity, 9>;
+constexpr std::size_t kLargest = Pool::kLargest;
 thread_local Pool gPool = {};
-
-int classOf(std::size_t capacity) noexcept
-{
-    for (unsigned c = 0; c < kClasses; ++c)
-        if (capacity == (Buffer::kMinCapacity << c))
-            return static_cast<int>(c);
-    return -1;
-}
-
-std::size_t slotsFor(unsigned c) noexcept
-{
-    return std::max<std::size_t>(1, kPoolBytes / (Buffer::kMinCapacity << c));
-}
 
 MemoryBudget *budgetOf(const MemoryAccount *account) noexcept
 {
@@ -54,20 +29,12 @@ void freeBlock(char *block, std::size_t capacity, MemoryBudget *budget) noexcept
         budget->released(MemoryBudget::cost(capacity));
 }
 
-char *takePooled(unsigned c) noexcept
-{
-    char *block = gPool.slots[c][--gPool.used[c]];
-    gPool.untouched[c] = std::min(gPool.untouched[c], gPool.used[c]);
-    gPool.bytes -= Buffer::kMinCapacity << c;
-    return block;
-}
-
 char *allocate(std::size_t capacity, MemoryAccount *account, Buffer::Growth growth) noexcept
 {
     const std::size_t cost = MemoryBudget::cost(capacity);
     MemoryBudget *budget = budgetOf(account);
-    const int c = classOf(capacity);
-    const bool pooled = c >= 0 && gPool.used[c] > 0 && gPool.budget == budget;
+    const int c = Pool::classOf(capacity);
+    const bool pooled = c >= 0 && gPool.has(static_cast<unsigned>(c)) && gPool.budget == budget;
     if (growth == Buffer::Growth::IfBudgetAllows && account && !account->allows(cost, !pooled)) {
         // Blocks of other sizes parked in the pool count too: give them back and ask again.
         if (pooled || gPool.bytes == 0 || gPool.budget != budget)
@@ -78,7 +45,7 @@ char *allocate(std::size_t capacity, MemoryAccount *account, Buffer::Growth grow
     }
     char *block = nullptr;
     if (pooled) {
-        block = takePooled(static_cast<unsigned>(c));
+        block = static_cast<char *>(gPool.take(static_cast<unsigned>(c)));
     } else {
         // Uninitialised: every byte is written before it is read.
         block = static_cast<char *>(::operator new(capacity, std::nothrow));
@@ -104,18 +71,14 @@ void deallocate(char *block, std::size_t capacity, MemoryAccount *account) noexc
     MemoryBudget *budget = budgetOf(account);
     if (account)
         account->remove(MemoryBudget::cost(capacity));
-    const int c = classOf(capacity);
+    const int c = Pool::classOf(capacity);
     // Near the budget a block goes back to the heap at once, not to the pool.
-    const bool keep = c >= 0 && gPool.used[c] < slotsFor(static_cast<unsigned>(c)) &&
-                      (gPool.bytes == 0 || gPool.budget == budget) &&
-                      !(budget && budget->pressure());
-    if (!keep) {
-        freeBlock(block, capacity, budget);
-        return;
+    if (c >= 0 && (gPool.bytes == 0 || gPool.budget == budget) && !(budget && budget->pressure())) {
+        gPool.budget = budget; // an empty pool takes the budget of what it is given
+        if (gPool.put(block, static_cast<unsigned>(c)))
+            return;
     }
-    gPool.budget = budget;
-    gPool.slots[c][gPool.used[c]++] = block;
-    gPool.bytes += capacity;
+    freeBlock(block, capacity, budget);
 }
 
 // The smallest size class that holds n bytes; past the largest class, an eighth more than the
@@ -136,14 +99,7 @@ std::size_t grownCapacity(std::size_t capacity, std::size_t n) noexcept
 
 void Buffer::trimPool(bool all) noexcept
 {
-    for (unsigned c = 0; c < kClasses; ++c) {
-        std::size_t n = all ? gPool.used[c] : gPool.untouched[c];
-        while (n-- > 0) {
-            freeBlock(gPool.slots[c][--gPool.used[c]], kMinCapacity << c, gPool.budget);
-            gPool.bytes -= kMinCapacity << c;
-        }
-        gPool.untouched[c] = gPool.used[c];
-    }
+    gPool.trim(all);
 }
 
 void Buffer::forgetBudget(const MemoryBudget &budget) noexcept
@@ -188,10 +144,7 @@ void Buffer::freeStorage() noexcept
 
 std::size_t Buffer::pooledBlocks() noexcept
 {
-    std::size_t n = 0;
-    for (const std::size_t used : gPool.used)
-        n += used;
-    return n;
+    return gPool.blocks();
 }
 
 std::size_t Buffer::pooledBytes() noexcept

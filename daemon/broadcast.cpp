@@ -9,7 +9,6 @@ namespace pisock {
 
 BroadcastHub::BroadcastHub(const BroadcastConfig &config) noexcept : config_(config)
 {
-    head_.prev_ = head_.next_ = &head_;
 }
 
 BroadcastHub::~BroadcastHub()
@@ -17,34 +16,22 @@ BroadcastHub::~BroadcastHub()
     // The chunks are built here: their pool stops counting in the budget with the hub.
     if (config_.memory)
         Chunk::forgetBudget(*config_.memory);
-    // Members outliving the hub must not reach back into it.
-    while (head_.next_ != &head_) {
-        Member *m = head_.next_;
-        head_.next_ = m->next_;
-        m->prev_ = m->next_ = nullptr;
-    }
+    // Members outliving the hub are left unlinked (IntrusiveList): they do not reach back.
 }
 
 void BroadcastHub::join(BroadcastService &member) noexcept
 {
-    Member &m = member;
-    if (m.linked())
+    if (member.linked())
         return;
-    m.prev_ = head_.prev_;
-    m.next_ = &head_;
-    head_.prev_->next_ = &m;
-    head_.prev_ = &m;
+    members_.pushBack(member);
     ++size_;
 }
 
 void BroadcastHub::leave(BroadcastService &member) noexcept
 {
-    Member &m = member;
-    if (!m.linked())
+    if (!member.linked())
         return;
-    m.prev_->next_ = m.next_;
-    m.next_->prev_ = m.prev_;
-    m.prev_ = m.next_ = nullptr;
+    member.unlink();
     --size_;
 }
 
@@ -67,14 +54,13 @@ std::size_t BroadcastHub::publish(const BroadcastService &from, std::string_view
     ++chunksBuilt_;
 
     std::size_t n = 0;
-    for (Member *m = head_.next_; m != &head_;) {
-        Member *next = m->next_; // a disconnected member leaves the list, nothing else does
-        if (m != &from) {
-            static_cast<BroadcastService *>(m)->deliver(*chunk);
+    // A disconnected member leaves the list, nothing else does.
+    members_.forEach([&](BroadcastService &m) {
+        if (&m != &from) {
+            m.deliver(*chunk);
             ++n;
         }
-        m = next;
-    }
+    });
     deliveries_ += n;
     return n; // our reference goes here: the chunk lives as long as a member holds it
 }

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "chunk.h"
+#include "common/intrusive_list.h"
 #include "common/units.h"
 #include "service.h"
 #include "services.h"
@@ -33,23 +34,6 @@ std::string broadcastName(const std::string &peer, std::uint64_t id);
 class BroadcastHub
 {
 public:
-    class Member
-    {
-    public:
-        Member() = default;
-        Member(const Member &) = delete;
-        Member &operator=(const Member &) = delete;
-        [[nodiscard]] bool linked() const noexcept { return next_ != nullptr; }
-
-    protected:
-        ~Member() = default;
-
-    private:
-        friend class BroadcastHub;
-        Member *prev_ = nullptr;
-        Member *next_ = nullptr;
-    };
-
     explicit BroadcastHub(const BroadcastConfig &config) noexcept;
     ~BroadcastHub();
     BroadcastHub(const BroadcastHub &) = delete;
@@ -71,7 +55,7 @@ public:
 
 private:
     const BroadcastConfig &config_;
-    Member head_; // sentinel of the circular list
+    IntrusiveList<BroadcastService> members_;
     std::size_t size_ = 0;
     std::uint64_t chunksBuilt_ = 0;
     std::uint64_t deliveries_ = 0;
@@ -86,7 +70,7 @@ private:
 // --slow-client. In raw framing the prefixes a message's lines get count against
 // --max-message: past it, the sender gets the message-too-long error. Borrows the hub, the
 // config and, while attached, the outlet.
-class BroadcastService final : public MessageService, public BroadcastHub::Member
+class BroadcastService final : public MessageService, public ListHook
 {
 public:
     // Deliveries (one message to one member) per onInput() call, then Verdict::Yield: one

@@ -19,8 +19,8 @@
 
 #include <fmt/format.h>
 
-#include "common/errors.h"
 #include "common/safe_text.h"
+#include "exit_code.h"
 #include "listen_set.h"
 #include "listener.h"
 
@@ -203,14 +203,8 @@ Finding tryListen(const ListenPlan &plan)
 {
     const Endpoint &ep = plan.endpoint;
     try {
-        UniqueFd fd;
-        try {
-            fd = openListenSocket(ep, plan.dualStack);
-        } catch (const std::system_error &e) {
-            if (!plan.fallbackToIpv4 || e.code().value() != EAFNOSUPPORT)
-                throw;
-            fd = openListenSocket(Endpoint{ Endpoint::Kind::Inet, "0.0.0.0", ep.port, {} });
-        }
+        bool ipv4Only = false;
+        const UniqueFd fd = openPlanned(plan, ipv4Only);
         // The socket file is ours: the daemon will create its own.
         if (ep.kind == Endpoint::Kind::Unix && !ep.path.starts_with('@'))
             ::unlink(ep.path.c_str());

@@ -10,6 +10,7 @@
 
 #include "common/errors.h"
 #include "common/unique_fd.h"
+#include "exit_code.h"
 #include "options.h"
 
 namespace pisock {

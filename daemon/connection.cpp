@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "common/errors.h"
 #include "common/units.h"
 
 // The life of a connection: one state (ConnState), changed only by setState().

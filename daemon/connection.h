@@ -7,12 +7,12 @@
 
 #include "common/address.h"
 #include "common/buffer.h"
-#include "common/errors.h"
 #include "common/memory_budget.h"
 #include "common/unique_fd.h"
 #include "common/units.h"
 #include "event_loop.h"
 #include "idle_list.h"
+#include "io_result.h"
 #include "output_queue.h"
 #include "service.h"
 #include "turn_budget.h"

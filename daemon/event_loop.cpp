@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+
 namespace pisock {
 
 namespace {
@@ -141,10 +143,7 @@ void EventLoop::setTicker(unsigned periodMs, std::function<void()> fn)
 
 void EventLoop::updateTime() noexcept
 {
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    now_ = static_cast<std::uint64_t>(ts.tv_sec) * 1000 +
-           static_cast<std::uint64_t>(ts.tv_nsec / 1000000);
+    now_ = monotonicMs();
 }
 
 int EventLoop::runOnce(int timeoutMs) noexcept

@@ -31,10 +31,7 @@ std::optional<std::uint64_t> FramingHint::due(std::uint64_t nowMs) noexcept
 
 bool FramingHint::mayLog(std::uint64_t nowMs) noexcept
 {
-    if (lastLogMs_ && nowMs - *lastLogMs_ < kQuietMs)
-        return false;
-    lastLogMs_ = nowMs;
-    return true;
+    return log_.allow(nowMs);
 }
 
 } // namespace pisock

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <optional>
 
+#include "log_limit.h"
+
 namespace pisock {
 
 // Line framing's hint for clients that never end a line. The tutorial's Python client sends
@@ -49,7 +51,7 @@ private:
     std::size_t head_ = 0;
     std::size_t size_ = 0;
     std::size_t stamped_ = 0; // the first stamped_ candidates have their seenMs
-    std::optional<std::uint64_t> lastLogMs_;
+    log::Throttle log_{ kQuietMs };
 };
 
 } // namespace pisock

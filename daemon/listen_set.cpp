@@ -48,8 +48,8 @@ std::vector<ListenPlan> listenPlan(const std::vector<Endpoint> &endpoints)
     return plan;
 }
 
-ListenSet::ListenSet(EventLoop &loop, AcceptSink &sink, UniqueFd &reserveFd)
-    : loop_(loop), sink_(sink), reserveFd_(reserveFd)
+ListenSet::ListenSet(EventLoop &loop, AcceptSink &sink, SpareFd &spare)
+    : loop_(loop), sink_(sink), spare_(spare)
 {
 }
 
@@ -90,25 +90,32 @@ void ListenSet::adopt(int first, const std::vector<std::string> &names)
         ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
         ::fcntl(fd, F_SETFD, FD_CLOEXEC);
         // systemd keeps its own copy: closing ours never unlinks or closes its socket.
-        auto listener = std::make_unique<Listener>(loop_, UniqueFd(fd), sink_, reserveFd_);
+        auto listener = std::make_unique<Listener>(loop_, UniqueFd(fd), sink_, spare_);
         start(Entry{ fmt::format("fd {}", fd), std::move(listener) }, origin);
     }
+}
+
+UniqueFd openPlanned(const ListenPlan &plan, bool &ipv4Only)
+{
+    ipv4Only = false;
+    try {
+        return openListenSocket(plan.endpoint, plan.dualStack);
+    } catch (const std::system_error &e) {
+        if (!plan.fallbackToIpv4 || e.code().value() != EAFNOSUPPORT)
+            throw;
+    }
+    ipv4Only = true;
+    return openListenSocket(Endpoint{ Endpoint::Kind::Inet, "0.0.0.0", plan.endpoint.port, {} });
 }
 
 ListenSet::Entry ListenSet::openOne(const ListenPlan &plan)
 {
     const Endpoint &ep = plan.endpoint;
-    UniqueFd fd;
-    try {
-        fd = openListenSocket(ep, plan.dualStack);
-    } catch (const std::system_error &e) {
-        // A Pi with IPv6 disabled: the default falls back to IPv4.
-        if (!plan.fallbackToIpv4 || e.code().value() != EAFNOSUPPORT)
-            throw;
+    bool ipv4Only = false;
+    UniqueFd fd = openPlanned(plan, ipv4Only);
+    if (ipv4Only)
         log::notice("IPv6 unavailable, listening on IPv4 only");
-        fd = openListenSocket(Endpoint{ Endpoint::Kind::Inet, "0.0.0.0", ep.port, {} });
-    }
-    auto listener = std::make_unique<Listener>(loop_, std::move(fd), sink_, reserveFd_);
+    auto listener = std::make_unique<Listener>(loop_, std::move(fd), sink_, spare_);
     if (ep.kind == Endpoint::Kind::Unix)
         listener->setUnlinkOnClose(ep.path); // it created the file
     return Entry{ socketKey(ep), std::move(listener) };

@@ -22,13 +22,18 @@ struct ListenPlan {
 // What --listen asks for: [::]:8888 when the list is empty.
 std::vector<ListenPlan> listenPlan(const std::vector<Endpoint> &endpoints);
 
+// Opens the listening socket plan asks for. A Pi with IPv6 disabled (EAFNOSUPPORT) gets
+// "0.0.0.0" on the same port for the default address, and ipv4Only says so. Throws
+// std::system_error naming the address.
+UniqueFd openPlanned(const ListenPlan &plan, bool &ipv4Only);
+
 // The listening sockets: owns each Listener with the key it was opened for (the address as
 // configured, or its position among the sockets systemd passed); borrows the loop, the sink
-// that gets the clients and the reserve fd for running out of descriptors.
+// that gets the clients and the spare descriptor for running out of them.
 class ListenSet
 {
 public:
-    ListenSet(EventLoop &loop, AcceptSink &sink, UniqueFd &reserveFd);
+    ListenSet(EventLoop &loop, AcceptSink &sink, SpareFd &spare);
     ~ListenSet();
     ListenSet(const ListenSet &) = delete;
     ListenSet &operator=(const ListenSet &) = delete;
@@ -66,7 +71,7 @@ private:
 
     EventLoop &loop_;
     AcceptSink &sink_;
-    UniqueFd &reserveFd_;
+    SpareFd &spare_;
     std::vector<Entry> entries_;
     bool activated_ = false;
 };

@@ -129,9 +129,14 @@ std::string boundAddress(int fd)
     return formatAddress(addr);
 }
 
-Listener::Listener(EventLoop &loop, UniqueFd fd, AcceptSink &sink, UniqueFd &reserveFd)
-    : loop_(loop), fd_(std::move(fd)), sink_(sink), reserveFd_(reserveFd),
-      address_(boundAddress(fd_.get()))
+void SpareFd::take() noexcept
+{
+    if (!fd_)
+        fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+}
+
+Listener::Listener(EventLoop &loop, UniqueFd fd, AcceptSink &sink, SpareFd &spare)
+    : loop_(loop), fd_(std::move(fd)), sink_(sink), spare_(spare), address_(boundAddress(fd_.get()))
 {
 }
 
@@ -158,15 +163,15 @@ void Listener::close() noexcept
 bool Listener::shedOneConnection() noexcept
 {
     // Out of descriptors: the pending client would keep the listener readable and ET would
-    // never tell us again. Free the reserve fd, accept, say why and close at once, take the
-    // reserve back.
-    reserveFd_.reset();
+    // never tell us again. Free the spare, accept, say why and close at once, take the spare
+    // back.
+    spare_.release();
     const int fd = ::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
     if (fd >= 0) {
         refuseNow(fd, kBusyLine); // as past --max-connections
         ::close(fd);
     }
-    reserveFd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    spare_.take();
     sink_.onAcceptError(*this, EMFILE);
     return fd >= 0;
 }

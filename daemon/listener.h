@@ -29,12 +29,29 @@ UniqueFd openListenSocket(const Endpoint &endpoint, bool dualStack = true);
 // The address a listening socket is bound to, as text ("127.0.0.1:41234", "unix:/path").
 std::string boundAddress(int fd);
 
-// One listening socket: owns its fd; borrows the loop, the sink and the reserve fd used when
-// the process runs out of descriptors.
+// The spare descriptor for running out of them (EMFILE, docs/CONVENTIONS.md): /dev/null held
+// open, so that a listener can give it back, accept the client that keeps its socket readable,
+// refuse it, and take the spare again. Owns that one descriptor; the server holds the only
+// instance and its listeners borrow it.
+class SpareFd
+{
+public:
+    SpareFd() noexcept { take(); }
+    // Gives the descriptor back to the process: the next accept() may succeed.
+    void release() noexcept { fd_.reset(); }
+    // Opens it again if it was released (and the process has one to spare now).
+    void take() noexcept;
+
+private:
+    UniqueFd fd_;
+};
+
+// One listening socket: owns its fd; borrows the loop, the sink and the spare descriptor used
+// when the process runs out of them.
 class Listener final : public IoHandler
 {
 public:
-    Listener(EventLoop &loop, UniqueFd fd, AcceptSink &sink, UniqueFd &reserveFd);
+    Listener(EventLoop &loop, UniqueFd fd, AcceptSink &sink, SpareFd &spare);
     ~Listener() override;
 
     // Registers with the loop; throws std::system_error on failure.
@@ -63,7 +80,7 @@ private:
     EventLoop &loop_;
     UniqueFd fd_;
     AcceptSink &sink_;
-    UniqueFd &reserveFd_;
+    SpareFd &spare_;
     std::string address_;
     std::string unlinkPath_;
     bool stalled_ = false; // clients may be queued with no edge to come: retry() accepts

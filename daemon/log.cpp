@@ -14,6 +14,7 @@
 
 #include <systemd/sd-journal.h>
 
+#include "common/clock.h"
 #include "common/safe_text.h"
 #include "log_limit.h"
 
@@ -37,14 +38,6 @@ LineLimiter &limiter()
 {
     static LineLimiter instance(LineLimiter::Limits{});
     return instance;
-}
-
-std::uint64_t monotonicMs() noexcept
-{
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return static_cast<std::uint64_t>(ts.tv_sec) * 1000 +
-           static_cast<std::uint64_t>(ts.tv_nsec / 1000000);
 }
 
 bool stderrIsJournal() noexcept

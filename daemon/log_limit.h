@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -14,6 +15,29 @@ namespace pisock::log {
 // client (they are all on this machine, and none is named by what it binds to). One host
 // opening many connections is one peer.
 std::string_view peerHost(std::string_view address) noexcept;
+
+// Lets one log line through per period (a second unless told), for a condition that can
+// repeat as fast as peers make it (refused clients, out of descriptors, out of memory): the
+// line carries a running count, so what it holds back is not lost. Time is passed in, in
+// milliseconds, so tests control it.
+class Throttle
+{
+public:
+    explicit constexpr Throttle(std::uint64_t periodMs = 1000) noexcept : periodMs_(periodMs) {}
+
+    // True if a line may be written now (and records that one is).
+    bool allow(std::uint64_t nowMs) noexcept
+    {
+        if (lastMs_ && nowMs - *lastMs_ < periodMs_)
+            return false;
+        lastMs_ = nowMs;
+        return true;
+    }
+
+private:
+    std::uint64_t periodMs_;
+    std::optional<std::uint64_t> lastMs_;
+};
 
 // Decides which log lines about peers are written, so that no client can flood the log: at
 // most perPeer lines per second about one peer host and at most total per second about all

@@ -10,10 +10,10 @@
 #include <systemd/sd-daemon.h>
 
 #include "check.h"
-#include "common/errors.h"
 #include "common/memory_budget.h"
 #include "common/safe_text.h"
 #include "event_loop.h"
+#include "exit_code.h"
 #include "log.h"
 #include "options.h"
 #include "server.h"

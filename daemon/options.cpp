@@ -16,6 +16,7 @@
 #include "common/errors.h"
 #include "common/units.h"
 #include "config_file.h"
+#include "exit_code.h"
 #include "socket_options.h"
 #include "version.h"
 
@@ -72,6 +73,9 @@ constexpr std::size_t kMaxMemoryLimit = static_cast<std::size_t>(
         std::min<std::uint64_t>(std::uint64_t{ 64 } << 30,
                                 std::uint64_t{ std::numeric_limits<std::size_t>::max() } / 2 + 1));
 
+// What log::parseLevel() takes ("warn" too), for --log-level's error.
+constexpr std::string_view kLevelNames = "error, warning, notice, info, debug";
+
 // Each option applies one value to Settings and returns "" or why the value is wrong.
 using Apply = std::function<std::string(Settings &, std::string_view)>;
 
@@ -79,8 +83,8 @@ struct OptionDef {
     std::string_view name; // long option and configuration key
     std::string_view typeName;
     std::string_view help;
-    bool repeatable;
     Apply apply;
+    bool repeatable = false;
 };
 
 Apply sizeSetter(std::size_t Settings::*field, std::size_t min, std::size_t max)
@@ -96,10 +100,13 @@ Apply sizeSetter(std::size_t Settings::*field, std::size_t min, std::size_t max)
     };
 }
 
-Apply secondsSetter(unsigned Settings::*field)
+// A duration in seconds, up to max if one is given.
+Apply secondsSetter(unsigned Settings::*field, std::optional<unsigned> max = std::nullopt)
 {
     return [=](Settings &s, std::string_view v) -> std::string {
         const auto seconds = parseSeconds(v);
+        if (max && (!seconds || *seconds > *max))
+            return fmt::format("'{}' is not a duration from 0 to {} seconds", v, *max);
         if (!seconds)
             return fmt::format("'{}' is not a duration in seconds (e.g. 5, 30s, 5m)", v);
         s.*field = *seconds;
@@ -107,14 +114,75 @@ Apply secondsSetter(unsigned Settings::*field)
     };
 }
 
-Apply cidrAdder(std::vector<Cidr> Settings::*field)
+// A whole number from min to max, digits only.
+template<class T> Apply countSetter(T Settings::*field, T min, T max)
+{
+    return [=](Settings &s, std::string_view v) -> std::string {
+        T n = 0;
+        const auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+        if (ec != std::errc() || ptr != v.data() + v.size() || n < min || n > max)
+            return fmt::format("'{}' is not a number from {} to {}", v, min, max);
+        s.*field = n;
+        return {};
+    };
+}
+
+// One of a few names, each for a value.
+template<class T>
+Apply oneOf(T Settings::*field, std::vector<std::pair<std::string_view, T>> choices)
+{
+    std::string names;
+    for (const auto &choice : choices)
+        names += (names.empty() ? "" : ", ") + std::string(choice.first);
+    return [=](Settings &s, std::string_view v) -> std::string {
+        for (const auto &[name, value] : choices) {
+            if (v == name) {
+                s.*field = value;
+                return {};
+            }
+        }
+        return fmt::format("'{}' is not one of {}", v, names);
+    };
+}
+
+// A value parse() understands (it knows the names: expected lists them for the error).
+template<class T>
+Apply parsedSetter(T Settings::*field, std::optional<T> (*parse)(std::string_view),
+                   std::string_view expected)
+{
+    return [=](Settings &s, std::string_view v) -> std::string {
+        const auto value = parse(v);
+        if (!value)
+            return fmt::format("'{}' is not one of {}", v, expected);
+        s.*field = *value;
+        return {};
+    };
+}
+
+// A line of text of at most maxSize bytes.
+Apply textSetter(std::string Settings::*field, std::size_t maxSize)
+{
+    return [=](Settings &s, std::string_view v) -> std::string {
+        if (v.find('\n') != std::string_view::npos)
+            return "must not contain a newline";
+        if (v.size() > maxSize)
+            return fmt::format("longer than {} bytes", maxSize);
+        s.*field = v;
+        return {};
+    };
+}
+
+// Repeatable: each value is parsed by parse(text, error) and added to the list.
+template<class T>
+Apply listAdder(std::vector<T> Settings::*field,
+                std::optional<T> (*parse)(std::string_view, std::string &), bool quote)
 {
     return [=](Settings &s, std::string_view v) -> std::string {
         std::string error;
-        auto cidr = parseCidr(v, error);
-        if (!cidr)
-            return error;
-        (s.*field).push_back(*cidr);
+        auto value = parse(v, error);
+        if (!value)
+            return quote ? fmt::format("'{}': {}", v, error) : error;
+        (s.*field).push_back(std::move(*value));
         return {};
     };
 }
@@ -136,132 +204,57 @@ const std::vector<OptionDef> &optionDefs()
         { "mode", "reply|echo|broadcast",
           "reply: answer each message with the prefix; echo: return every byte; broadcast: "
           "send each message to every other client",
-          false,
-          [](Settings &s, std::string_view v) -> std::string {
-              if (v == "reply")
-                  s.mode = Mode::Reply;
-              else if (v == "echo")
-                  s.mode = Mode::Echo;
-              else if (v == "broadcast")
-                  s.mode = Mode::Broadcast;
-              else
-                  return fmt::format("'{}' is not one of reply, echo, broadcast", v);
-              return {};
-          } },
-        { "framing", "line|raw", "line: a message ends at \\n; raw: each read is a message", false,
-          [](Settings &s, std::string_view v) -> std::string {
-              if (v == "line")
-                  s.framing = Framing::Line;
-              else if (v == "raw")
-                  s.framing = Framing::Raw;
-              else
-                  return fmt::format("'{}' is not one of line, raw", v);
-              return {};
-          } },
-        { "reply-prefix", "TEXT", "text put before each reply (default \"server rec: \")", false,
-          [](Settings &s, std::string_view v) -> std::string {
-              if (v.find('\n') != std::string_view::npos)
-                  return "must not contain a newline";
-              if (v.size() > 4096)
-                  return "longer than 4096 bytes";
-              s.replyPrefix = v;
-              return {};
-          } },
+          oneOf(&Settings::mode, { { "reply", Mode::Reply },
+                                   { "echo", Mode::Echo },
+                                   { "broadcast", Mode::Broadcast } }) },
+        { "framing", "line|raw", "line: a message ends at \\n; raw: each read is a message",
+          oneOf(&Settings::framing, { { "line", Framing::Line }, { "raw", Framing::Raw } }) },
+        { "reply-prefix", "TEXT", "text put before each reply (default \"server rec: \")",
+          textSetter(&Settings::replyPrefix, 4096) },
         { "listen", "ADDR",
           "address to listen on, repeatable: [::]:8888, 0.0.0.0:8888, 127.0.0.1:0, unix:/path",
-          true,
-          [](Settings &s, std::string_view v) -> std::string {
-              std::string error;
-              auto ep = parseEndpoint(v, error);
-              if (!ep)
-                  return fmt::format("'{}': {}", v, error);
-              s.listen.push_back(std::move(*ep));
-              return {};
-          } },
-        { "max-message", "BYTES", "longest message answered (default 64K)", false,
+          listAdder(&Settings::listen, parseEndpoint, true), true },
+        { "max-message", "BYTES", "longest message answered (default 64K)",
           sizeSetter(&Settings::maxMessage, 1, 16 * kMiB) },
         { "max-connections", "N",
-          "clients served at once; others get \"error: server busy\" (default 1024)", false,
-          [](Settings &s, std::string_view v) -> std::string {
-              std::size_t n = 0;
-              auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-              if (ec != std::errc() || ptr != v.data() + v.size() || n < 1 || n > 1000000)
-                  return fmt::format("'{}' is not a number from 1 to 1000000", v);
-              s.maxConnections = n;
-              return {};
-          } },
+          "clients served at once; others get \"error: server busy\" (default 1024)",
+          countSetter<std::size_t>(&Settings::maxConnections, 1, 1000000) },
         { "max-per-host", "N",
           "clients one address (unix socket: one user) may have at once; others get \"error: "
           "server busy\"; 0: no limit (default 256)",
-          false,
-          [](Settings &s, std::string_view v) -> std::string {
-              std::size_t n = 0;
-              auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-              if (ec != std::errc() || ptr != v.data() + v.size() || n > 1000000)
-                  return fmt::format("'{}' is not a number from 0 to 1000000", v);
-              s.maxPerHost = n;
-              return {};
-          } },
+          countSetter<std::size_t>(&Settings::maxPerHost, 0, 1000000) },
         { "memory-limit", "BYTES",
           "memory for all clients' buffers and queues; near it pisockd slows the biggest "
           "clients and refuses new ones (default 64M)",
-          false, sizeSetter(&Settings::memoryLimit, kMiB, kMaxMemoryLimit) },
+          sizeSetter(&Settings::memoryLimit, kMiB, kMaxMemoryLimit) },
         { "high-water", "BYTES",
-          "pending output per client that stops reading from it (default 1M)", false,
+          "pending output per client that stops reading from it (default 1M)",
           sizeSetter(&Settings::highWater, 4096, kGiB) },
-        { "low-water", "BYTES", "pending output under which reading resumes (default 256K)", false,
+        { "low-water", "BYTES", "pending output under which reading resumes (default 256K)",
           sizeSetter(&Settings::lowWater, 0, kGiB) },
         { "slow-client", "drop|disconnect",
           "broadcast mode: a client with --high-water of output waiting loses messages (drop) "
           "or is disconnected (default drop)",
-          false,
-          [](Settings &s, std::string_view v) -> std::string {
-              if (v == "drop")
-                  s.slowClient = SlowClient::Drop;
-              else if (v == "disconnect")
-                  s.slowClient = SlowClient::Disconnect;
-              else
-                  return fmt::format("'{}' is not one of drop, disconnect", v);
-              return {};
-          } },
+          oneOf(&Settings::slowClient,
+                { { "drop", SlowClient::Drop }, { "disconnect", SlowClient::Disconnect } }) },
         { "shutdown-timeout", "SECONDS",
-          "time given to clients to receive their replies on stop (default 5)", false,
+          "time given to clients to receive their replies on stop (default 5)",
           secondsSetter(&Settings::shutdownTimeoutSec) },
-        { "log-level", "LEVEL", "error, warning, notice, info or debug (default info)", false,
-          [](Settings &s, std::string_view v) -> std::string {
-              auto level = log::parseLevel(v);
-              if (!level)
-                  return fmt::format("'{}' is not one of error, warning, notice, info, debug", v);
-              s.logLevel = *level;
-              return {};
-          } },
+        { "log-level", "LEVEL", "error, warning, notice, info or debug (default info)",
+          parsedSetter(&Settings::logLevel, log::parseLevel, kLevelNames) },
         { "log-rate", "LINES",
-          "lines per second logged about one client address, 0 for no limit (default 20)", false,
-          [](Settings &s, std::string_view v) -> std::string {
-              unsigned n = 0;
-              auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-              if (ec != std::errc() || ptr != v.data() + v.size() || n > 100000)
-                  return fmt::format("'{}' is not a number from 0 to 100000", v);
-              s.logRate = n;
-              return {};
-          } },
-        { "idle-timeout", "SECONDS", "close a client idle this long; 0: never (default 300)", false,
+          "lines per second logged about one client address, 0 for no limit (default 20)",
+          countSetter(&Settings::logRate, 0U, 100000U) },
+        { "idle-timeout", "SECONDS", "close a client idle this long; 0: never (default 300)",
           secondsSetter(&Settings::idleTimeoutSec) },
         { "keepalive", "SECONDS",
-          "TCP keepalive: probe a silent peer after this long; 0: off (default 60)", false,
-          [](Settings &s, std::string_view v) -> std::string {
-              const auto seconds = parseSeconds(v);
-              if (!seconds || *seconds > kMaxKeepaliveSec)
-                  return fmt::format("'{}' is not a duration from 0 to {} seconds", v,
-                                     kMaxKeepaliveSec);
-              s.keepaliveSec = *seconds;
-              return {};
-          } },
+          "TCP keepalive: probe a silent peer after this long; 0: off (default 60)",
+          secondsSetter(&Settings::keepaliveSec, kMaxKeepaliveSec) },
         { "allow", "CIDR",
-          "serve only these networks, repeatable: 192.168.0.0/16, ::1 (default: all)", true,
-          cidrAdder(&Settings::allow) },
-        { "deny", "CIDR", "refuse these networks, repeatable; wins over --allow", true,
-          cidrAdder(&Settings::deny) },
+          "serve only these networks, repeatable: 192.168.0.0/16, ::1 (default: all)",
+          listAdder(&Settings::allow, parseCidr, false), true },
+        { "deny", "CIDR", "refuse these networks, repeatable; wins over --allow",
+          listAdder(&Settings::deny, parseCidr, false), true },
     };
     return defs;
 }

@@ -3,18 +3,18 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
-#include <fcntl.h>
 #include <malloc.h>
 #include <optional>
 #include <signal.h>
 #include <sys/socket.h>
 #include <system_error>
-#include <time.h>
 
 #include <fmt/format.h>
 #include <systemd/sd-daemon.h>
 
+#include "common/clock.h"
 #include "common/errors.h"
+#include "exit_code.h"
 #include "log.h"
 #include "peer_cred.h"
 #include "socket_options.h"
@@ -22,6 +22,10 @@
 namespace pisock {
 
 namespace {
+
+// Descriptors needed besides one per client: listeners, epoll, signals, timer, the spare for
+// EMFILE, the journal (64 for all those), and the clients being refused.
+constexpr std::size_t kSpareFds = 64 + RefusalQueue::kMaxOpen;
 
 constexpr unsigned kTickMs = 250;
 // How often the pools give back what they did not use, and the heap is trimmed if it shrank
@@ -45,14 +49,6 @@ std::uint64_t watchdogUsec()
 {
     std::uint64_t usec = 0;
     return ::sd_watchdog_enabled(0, &usec) > 0 ? usec : 0;
-}
-
-std::uint64_t monotonicUsec()
-{
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<std::uint64_t>(ts.tv_sec) * 1000000 +
-           static_cast<std::uint64_t>(ts.tv_nsec / 1000);
 }
 
 // Names of the sockets systemd passed (FileDescriptorName=, LISTEN_FDNAMES); "" when unnamed.
@@ -91,8 +87,8 @@ bool sameEndpoints(const std::vector<Endpoint> &a, const std::vector<Endpoint> &
 
 Server::Server(EventLoop &loop, CommandLine cmd, Settings settings)
     : loop_(loop), cmd_(std::move(cmd)), settings_(std::move(settings)), hub_(broadcast_),
-      reserveFd_(::open("/dev/null", O_RDONLY | O_CLOEXEC)), listeners_(loop, *this, reserveFd_),
-      notifier_(notifySystemd, watchdogUsec()), refusals_(loop, limits_.lingerMs)
+      listeners_(loop, *this, spareFd_), notifier_(notifySystemd, watchdogUsec()),
+      refusals_(loop, limits_.lingerMs)
 {
     reply_.framingHint = &framingHint_;
     applySettings();
@@ -172,20 +168,16 @@ void Server::refuse(UniqueFd fd, const std::string &peer, const char *why) noexc
     ++busyRefused_;
     refusals_.refuse(std::move(fd), kBusyLine);
     // Rate-limited: a flood of refused clients must not flood the log.
-    if (lastBusyLogMs_ == 0 || loop_.now() - lastBusyLogMs_ >= 1000) {
+    if (busyLog_.allow(loop_.now()))
         log::warning("refused {} ({}); {} refused so far", peer, why, busyRefused_);
-        lastBusyLogMs_ = loop_.now();
-    }
 }
 
 void Server::deny(UniqueFd fd, const std::string &peer) noexcept
 {
     ++denied_;
     fd.reset(); // at once, and without a word: nothing to learn for a peer not allowed
-    if (lastDenyLogMs_ == 0 || loop_.now() - lastDenyLogMs_ >= 1000) {
+    if (denyLog_.allow(loop_.now()))
         log::warning("denied {} (--allow/--deny); {} denied so far", peer, denied_);
-        lastDenyLogMs_ = loop_.now();
-    }
 }
 
 void Server::onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) noexcept
@@ -232,12 +224,10 @@ void Server::onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) no
             hostOf_.erase(nextId_ - 1);
         }
         ++oomClosed_;
-        if (lastOomLogMs_ == 0 || loop_.now() - lastOomLogMs_ >= 1000) {
+        if (oomLog_.allow(loop_.now()))
             log::error("out of memory accepting a client, refused it; {} clients closed or "
                        "refused for lack of memory so far",
                        oomClosed_);
-            lastOomLogMs_ = loop_.now();
-        }
     }
 }
 
@@ -247,10 +237,8 @@ void Server::onAcceptError(Listener &from, int err) noexcept
         log::warning("accept on {}: {}", from.address(), errnoText(err));
         return;
     }
-    if (lastFdLogMs_ == 0 || loop_.now() - lastFdLogMs_ >= 1000) {
-        lastFdLogMs_ = loop_.now();
+    if (fdLog_.allow(loop_.now()))
         log::warning("out of file descriptors, refusing clients on {}", from.address());
-    }
 }
 
 const char *Server::admit(const PeerHost &host) const noexcept
@@ -290,12 +278,10 @@ void Server::onClosed(Connection &connection) noexcept
     messages_ += connection.messages();
     if (connection.outOfMemory()) {
         ++oomClosed_;
-        if (lastOomLogMs_ == 0 || loop_.now() - lastOomLogMs_ >= 1000) {
+        if (oomLog_.allow(loop_.now()))
             log::error("out of memory: closed {}; {} clients closed or refused for lack of "
                        "memory so far",
                        connection.peer(), oomClosed_);
-            lastOomLogMs_ = loop_.now();
-        }
     }
     if (const auto host = hostOf_.find(connection.id()); host != hostOf_.end()) {
         forgetHost(host->second);
@@ -384,8 +370,7 @@ void Server::onTick() noexcept
     tendMemory(now);
     hintRawFraming(now);
     // Out of descriptors earlier: take the spare back before accepting again.
-    if (!reserveFd_)
-        reserveFd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    spareFd_.take();
     listeners_.retry();
     if (stopping_ && now >= stopDeadline_)
         closeAll("shutdown timeout");

@@ -15,6 +15,7 @@
 #include "idle_list.h"
 #include "listen_set.h"
 #include "listener.h"
+#include "log_limit.h"
 #include "notify.h"
 #include "options.h"
 #include "peer_host.h"
@@ -87,7 +88,7 @@ private:
     ConnectionLimits limits_; // shared by every Connection
     BroadcastConfig broadcast_; // shared by the hub
     BroadcastHub hub_; // broadcast mode: the clients taking part; outlives connections_
-    UniqueFd reserveFd_; // spare descriptor for EMFILE (docs/CONVENTIONS.md)
+    SpareFd spareFd_; // for EMFILE; before listeners_, which borrow it
     ListenSet listeners_;
     Notifier notifier_;
     IdleList idle_; // every connection, least recently active first
@@ -100,16 +101,13 @@ private:
     std::uint64_t nextId_ = 1;
     std::uint64_t served_ = 0;
     std::uint64_t messages_ = 0; // of closed connections
-    std::uint64_t lastBusyLogMs_ = 0;
     std::uint64_t busyRefused_ = 0;
-    std::uint64_t lastDenyLogMs_ = 0;
     std::uint64_t denied_ = 0;
     std::uint64_t stopDeadline_ = 0;
     std::uint64_t lastTrimMs_ = 0;
     std::size_t usedSinceTrim_ = 0; // the most the budget counted since the heap was trimmed
-    std::uint64_t lastOomLogMs_ = 0;
-    std::uint64_t lastFdLogMs_ = 0;
     std::uint64_t oomClosed_ = 0;
+    log::Throttle busyLog_, denyLog_, oomLog_, fdLog_; // once a second each
     bool pressureLogged_ = false;
     bool stopping_ = false;
 };

@@ -14,10 +14,6 @@ inline constexpr unsigned kMaxKeepaliveSec = 32767;
 // is left off. Borrows fd; returns 0 or the -errno of the first setsockopt that failed.
 int tuneAcceptedSocket(int fd, unsigned keepaliveSec) noexcept;
 
-// Descriptors needed besides one per client: listeners, epoll, signals, timer, the spare for
-// EMFILE, the journal, and the clients being refused (RefusalQueue::kMaxOpen).
-inline constexpr std::size_t kSpareFds = 64 + 256;
-
 // Raises the soft RLIMIT_NOFILE towards want, as far as the hard limit allows (redis does the
 // same for maxclients); returns the soft limit now in force. Never lowers it.
 std::size_t raiseFdLimit(std::size_t want) noexcept;

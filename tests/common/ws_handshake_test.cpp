@@ -233,7 +233,7 @@ TEST_CASE("a request head over 8 KiB gets 431, however it arrives", "[ws]")
     big += std::string(8 * kKiB - big.size() - end.size(), 'f') + end;
     REQUIRE(big.size() == 8 * kKiB);
     CHECK(routeOf(big) == Route::Page);
-    big.insert(big.size() - end.size(), "f");
+    big.insert(big.size() - end.size(), 1, 'f');
     CHECK(routeOf(big) == Route::TooLarge);
     CHECK(routeOf(std::string(20000, 'a')) == Route::TooLarge); // never ends
     CHECK(routeOf(std::string(20000, '\n')) == Route::TooLarge); // empty lines count too

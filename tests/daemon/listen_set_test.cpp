@@ -28,8 +28,8 @@ struct Sink : AcceptSink {
 struct Fixture {
     EventLoop loop;
     Sink sink;
-    UniqueFd reserve{ ::open("/dev/null", O_RDONLY | O_CLOEXEC) };
-    ListenSet set{ loop, sink, reserve };
+    SpareFd spare;
+    ListenSet set{ loop, sink, spare };
     std::string dir;
 
     Fixture()

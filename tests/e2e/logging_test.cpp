@@ -112,8 +112,8 @@ TEST_CASE("a hostile client cannot make the log grow past the per-peer bound", "
         // Thousands of messages and over-long lines, each a debug line...
         Client c(d.port());
         std::string flood;
-        for (int i = 0; i < 3000; ++i)
-            flood += "m" + std::to_string(i) + "\n";
+        for (int i = 0; i < 3000; ++i) // appended: "m" + std::string&& trips GCC 12's -Wrestrict
+            flood.append("m").append(std::to_string(i)).append("\n");
         for (int i = 0; i < 2000; ++i)
             flood += std::string(100, 'L') + "\n";
         flood += "last\n";
@@ -149,7 +149,7 @@ TEST_CASE("--log-rate 0 logs every line", "[e2e][logging]")
     Client c(d.port());
     std::string batch;
     for (int i = 0; i < 200; ++i)
-        batch += "n" + std::to_string(i) + "\n";
+        batch.append("n").append(std::to_string(i)).append("\n");
     c.send(batch);
     for (int i = 0; i < 200; ++i)
         REQUIRE(c.readLine());

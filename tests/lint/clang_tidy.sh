@@ -13,7 +13,7 @@ command -v run-clang-tidy >/dev/null ||
 families() {
     local on family missing=""
     on=$(clang-tidy --list-checks -p "$build" common/buffer.cpp 2>/dev/null)
-    for family in bugprone- clang-analyzer- misc- modernize- performance- readability-identifier-naming; do
+    for family in bugprone- clang-analyzer- misc- modernize- performance- readability-function-size readability-identifier-naming; do
         grep -q "^ *$family" <<<"$on" || missing="$missing $family"
     done
     [ -z "$missing" ] || { echo "not enabled by .clang-tidy:$missing"; return 1; }

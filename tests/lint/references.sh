@@ -27,7 +27,7 @@ links() { # every relative link target of the Markdown files resolves
 
 documents() { # every Markdown file named anywhere is a file of the repository
     local name out=""
-    for name in $(files | xargs grep -ohE '\b[A-Z][A-Za-z_]*(\.[a-z_A-Z]+)?\.md\b' | sort -u); do
+    for name in $(files | xargs grep -ohE '\b[A-Z][A-Za-z_-]*(\.[a-z_A-Z]+)?\.md\b' | sort -u); do
         [ -e "$name" ] || [ -e "docs/$name" ] || out="$out $name"
     done
     [ -z "$out" ] || { echo "named but not in the repository:$out"; return 1; }

@@ -215,7 +215,10 @@ void Soak::sendNext(Conn &c)
         finish(c);
         return;
     }
-    const std::string message = "c" + std::to_string(c.id) + " r" + std::to_string(c.seq++);
+    std::string message = "c"; // appended: "c" + std::string&& trips GCC 12's -Wrestrict
+    message += std::to_string(c.id);
+    message += " r";
+    message += std::to_string(c.seq++);
     c.expect = o_.prefix + message + "\n";
     const std::string line = message + "\n";
     c.sentAt = Clock::now();
