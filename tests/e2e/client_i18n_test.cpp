@@ -1,42 +1,19 @@
-// pisock in Simplified Chinese: with LANGUAGE=zh_CN (or LANG=zh_CN.UTF-8) its messages and
-// --help come from the catalog built from po/zh_CN.po; in the C locale they stay in English.
-// The catalog of this build is found through PISOCK_LOCALEDIR, as an installed pisock finds
-// /usr/share/locale/zh_CN/LC_MESSAGES/pisock.mo.
+// pisock in Simplified Chinese: under a zh_CN.UTF-8 locale (LANG, LC_ALL) or with LANGUAGE=zh_CN
+// in another real locale, its messages and --help come from the catalog built from po/zh_CN.po;
+// in the C locale they stay in English. The catalog of this build is found through
+// PISOCK_LOCALEDIR, as an installed pisock finds /usr/share/locale/zh_CN/LC_MESSAGES/pisock.mo.
 
-#include <cstdlib>
-#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "tests/catch.h"
 #include "tests/e2e/harness.h"
+#include "tests/e2e/locales.h"
 
 using namespace pisock::test;
 using pisock::UniqueFd;
 
 namespace {
-
-// The catalogs of this build, or "" when it was built without them (-Dnls=disabled).
-std::string builtCatalogs()
-{
-    const char *dir = std::getenv("PISOCK_TEST_LOCALEDIR");
-    return dir ? dir : "";
-}
-
-// False, with the reason printed for the test summary, when there is no catalog to test.
-bool haveCatalogs()
-{
-    if (!builtCatalogs().empty())
-        return true;
-    skipCase("pisock was built without translations (no msgfmt: package gettext, or "
-             "-Dnls=disabled)");
-    return false;
-}
-
-std::vector<std::string> chinese()
-{
-    return { "LANGUAGE=zh_CN", "PISOCK_LOCALEDIR=" + builtCatalogs() };
-}
 
 ProcessResult runClient(std::vector<std::string> args, const std::vector<std::string> &env,
                         std::string_view input = {})
@@ -49,9 +26,10 @@ ProcessResult runClient(std::vector<std::string> args, const std::vector<std::st
 
 TEST_CASE("--help in Chinese: CLI11's words, every option and the footer", "[e2e][client][i18n]")
 {
-    if (!haveCatalogs())
+    const auto chinese = chineseUser();
+    if (!chinese)
         return;
-    const auto r = runClient({ "--help" }, chinese());
+    const auto r = runClient({ "--help" }, *chinese);
     CHECK(r.status == 0);
     CHECK(r.out.find("用法: pisock [选项]") != std::string::npos);
     CHECK(r.out.find("位置参数:") != std::string::npos);
@@ -62,7 +40,7 @@ TEST_CASE("--help in Chinese: CLI11's words, every option and the footer", "[e2e
     // Columns as a terminal counts them: the descriptions line up at column 30.
     CHECK(r.out.find("\n  -4 不可同用: -6             只用 IPv4 地址\n") != std::string::npos);
     CHECK(r.out.find("Usage") == std::string::npos);
-    const auto bench = runClient({ "bench", "--help" }, chinese());
+    const auto bench = runClient({ "bench", "--help" }, *chinese);
     CHECK(bench.status == 0);
     CHECK(bench.out.find("负载生成器") != std::string::npos);
     CHECK(bench.out.find("连接数（默认 50）") != std::string::npos);
@@ -70,33 +48,52 @@ TEST_CASE("--help in Chinese: CLI11's words, every option and the footer", "[e2e
 
 TEST_CASE("--help stays in English without a Chinese locale", "[e2e][client][i18n]")
 {
-    auto env = chinese();
-    env[0] = "LANGUAGE="; // the tests' own LC_ALL=C.UTF-8
-    const auto r = runClient({ "--help" }, env);
-    CHECK(r.status == 0);
-    CHECK(r.out.find("Usage: pisock [OPTIONS]") != std::string::npos);
-    CHECK(r.out.find("send this message and print its reply") != std::string::npos);
+    // The tests' own LC_ALL=C.UTF-8, and in the C locale even with LANGUAGE=zh_CN: gettext
+    // ignores LANGUAGE there (and, since trixie, in C.UTF-8 too).
+    for (const auto &env : { std::vector<std::string>{ "LC_ALL=C.UTF-8", "LANGUAGE=",
+                                                       "PISOCK_LOCALEDIR=" + builtCatalogs() },
+                             std::vector<std::string>{ "LC_ALL=C", "LANGUAGE=zh_CN",
+                                                       "PISOCK_LOCALEDIR=" + builtCatalogs() } }) {
+        INFO(env.front());
+        const auto r = runClient({ "--help" }, env);
+        CHECK(r.status == 0);
+        CHECK(r.out.find("Usage: pisock [OPTIONS]") != std::string::npos);
+        CHECK(r.out.find("send this message and print its reply") != std::string::npos);
+    }
+}
+
+TEST_CASE("LANGUAGE=zh_CN in another locale (en_GB.UTF-8): Chinese", "[e2e][client][i18n]")
+{
+    auto env = chineseUser();
+    if (!env)
+        return;
+    // A British system's locale, and Chinese asked for (the first NAME=value wins).
+    env->insert(env->begin(), { "LANGUAGE=zh_CN", "LC_ALL=en_GB.UTF-8" });
+    const auto r = runClient({ "-4", "-6" }, *env);
+    CHECK(r.status == 2);
+    CHECK(r.err == "pisock: -4 和 -6 不能同时使用（参见 pisock --help）\n");
 }
 
 TEST_CASE("errors in Chinese keep their exit status", "[e2e][client][i18n]")
 {
-    if (!haveCatalogs())
+    const auto env = chineseUser();
+    if (!env)
         return;
     UniqueFd closed = closedLoopbackPort();
     const auto port = std::to_string(localPort(closed.get()));
-    auto r = runClient({ "127.0.0.1", port }, chinese(), "hello\n");
+    auto r = runClient({ "127.0.0.1", port }, *env, "hello\n");
     CHECK(r.status == 1);
     CHECK(r.err.starts_with("pisock: 无法连接到 127.0.0.1:" + port + "："));
 
-    r = runClient({ "--framing", "words" }, chinese());
+    r = runClient({ "--framing", "words" }, *env);
     CHECK(r.status == 2);
     CHECK(r.err == "pisock: --framing：“words”不是 line、raw 之一\n");
 
-    r = runClient({ "--mdoe" }, chinese());
+    r = runClient({ "--mdoe" }, *env);
     CHECK(r.status == 2);
     CHECK(r.err == "pisock: 无法识别的参数：--mdoe（参见 pisock --help）\n");
 
-    r = runClient({ "-4", "-6" }, chinese());
+    r = runClient({ "-4", "-6" }, *env);
     CHECK(r.status == 2);
     CHECK(r.err == "pisock: -4 和 -6 不能同时使用（参见 pisock --help）\n");
 }
@@ -116,13 +113,13 @@ TEST_CASE("the same errors in English", "[e2e][client][i18n]")
 
 TEST_CASE("the end of a session at the prompt, in Chinese", "[e2e][client][i18n][terminal]")
 {
-    if (!haveCatalogs())
+    auto env = chineseUser();
+    if (!env)
         return;
     Daemon d;
     TempDir dir;
-    auto env = chinese();
-    env.push_back("XDG_STATE_HOME=" + dir.path());
-    PtyProcess t({ clientPath(), "127.0.0.1", std::to_string(d.port()) }, env);
+    env->push_back("XDG_STATE_HOME=" + dir.path());
+    PtyProcess t({ clientPath(), "127.0.0.1", std::to_string(d.port()) }, *env);
     REQUIRE(t.waitFor("> "));
     t.type("你好\r");
     REQUIRE(t.waitFor("server rec: 你好"));
@@ -134,21 +131,12 @@ TEST_CASE("the end of a session at the prompt, in Chinese", "[e2e][client][i18n]
 TEST_CASE("a real zh_CN.UTF-8 locale: messages from the catalog, Chinese typed at the prompt",
           "[e2e][client][i18n][terminal]")
 {
-    if (!haveCatalogs())
+    auto chinese = chineseUser();
+    if (!chinese)
         return;
-    // The locale compiled into a directory of the test's own (LOCPATH), as locale-gen would
-    // for the whole system; needs the locales package's sources.
-    TempDir locales;
-    const auto made = runProcess({ "/usr/bin/localedef", "-i", "zh_CN", "-f", "UTF-8",
-                                   locales.path() + "/zh_CN.UTF-8" },
-                                 {}, 60s);
-    if (!std::filesystem::exists(locales.path() + "/zh_CN.UTF-8/LC_CTYPE")) {
-        skipCase("cannot compile the zh_CN.UTF-8 locale (package locales): " + made.err);
-        return;
-    }
-    std::vector<std::string> env = { "LANGUAGE=", "LC_ALL=", "LANG=zh_CN.UTF-8",
-                                     "LOCPATH=" + locales.path(),
-                                     "PISOCK_LOCALEDIR=" + builtCatalogs() };
+    // The locale named by LANG alone, as on a system where it is the default.
+    auto env = *chinese;
+    env.insert(env.begin(), { "LC_ALL=", "LANG=zh_CN.UTF-8" });
     const auto r = runClient({ "-4", "-6" }, env);
     CHECK(r.status == 2);
     CHECK(r.err == "pisock: -4 和 -6 不能同时使用（参见 pisock --help）\n");

@@ -260,7 +260,8 @@ std::size_t lineCount(std::string_view text);
 // Words to put before a command (or as DaemonOptions::wrapper) so that it runs without the
 // capabilities that let root ignore file permissions (setpriv drops CAP_DAC_OVERRIDE and
 // CAP_DAC_READ_SEARCH), so a test can show what an unprivileged daemon meets: none when the
-// test does not run as root; nothing (nullopt) as root when setpriv cannot drop them.
+// test does not run as root; nothing (nullopt) as root when setpriv cannot drop them (as a
+// child's /proc/self/status shows).
 std::optional<std::vector<std::string>> withoutFileOverride();
 
 // A unix stream socket bound to bindName (a leading '\0': abstract; empty: a name the kernel

@@ -294,12 +294,27 @@ std::optional<std::vector<std::string>> withoutFileOverride()
 {
     if (::geteuid() != 0)
         return std::vector<std::string>{};
+    // Out of the inheritable set too (which takes them out of the ambient set): root's exec
+    // gains what is inheritable, bounding set or not, and a systemd-nspawn container hands
+    // root a full inheritable set. Dropping from the bounding set needs CAP_SETPCAP, which a
+    // container may not give.
     std::vector<std::string> wrapper{ "/usr/bin/setpriv", // util-linux, essential on Debian
-                                      "--bounding-set=-dac_override,-dac_read_search", "--" };
-    // Dropping from the bounding set needs CAP_SETPCAP, which a container may not give.
+                                      "--bounding-set=-dac_override,-dac_read_search",
+                                      "--inh-caps=-dac_override,-dac_read_search", "--" };
+    if (::access(wrapper[0].c_str(), X_OK) != 0)
+        return std::nullopt;
+    // What the command really holds: neither bit 1 (CAP_DAC_OVERRIDE) nor bit 2
+    // (CAP_DAC_READ_SEARCH) in its permitted and effective sets.
     std::vector<std::string> probe = wrapper;
-    probe.emplace_back("/bin/true");
-    if (::access(wrapper[0].c_str(), X_OK) != 0 || runProcess(probe, {}, 10s).status != 0)
+    probe.insert(probe.end(), { "/bin/grep", "-E", "^Cap(Prm|Eff):", "/proc/self/status" });
+    const auto r = runProcess(probe, {}, 10s);
+    std::istringstream lines(r.out);
+    int seen = 0;
+    for (std::string name, hex; lines >> name >> hex; ++seen) {
+        if ((std::stoull(hex, nullptr, 16) & 0b110) != 0)
+            return std::nullopt;
+    }
+    if (r.status != 0 || seen != 2)
         return std::nullopt;
     return wrapper;
 }

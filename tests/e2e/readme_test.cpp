@@ -18,13 +18,14 @@
 
 #include "tests/catch.h"
 #include "tests/e2e/harness.h"
+#include "tests/e2e/locales.h"
 
 using namespace pisock::test;
 
 namespace {
 
 struct Session {
-    std::string file; // README.zh_CN.md: pisock speaks Chinese (LANGUAGE=zh_CN)
+    std::string file; // README.zh_CN.md: pisock runs in a zh_CN.UTF-8 locale
     std::size_t line = 0; // of the marker
     std::vector<std::string> lines; // the console block
     std::vector<std::string> log; // the log block that follows, if any
@@ -141,17 +142,13 @@ bool isClient(const std::string &word)
 }
 
 // Runs the commands of a session against the daemon on port; returns what was shown.
-std::vector<std::string> replay(const Session &s, std::uint16_t port, const std::string &prompt)
+std::vector<std::string> replay(const Session &s, std::uint16_t port, const std::string &prompt,
+                                std::vector<std::string> env)
 {
     const std::string port8888 = "localhost:" + std::to_string(port);
     std::vector<std::string> shown;
     TempDir state;
-    std::vector<std::string> env = { "XDG_STATE_HOME=" + state.path() };
-    if (s.file.find("zh_CN") != std::string::npos) {
-        const char *catalogs = std::getenv("PISOCK_TEST_LOCALEDIR");
-        env.push_back("LANGUAGE=zh_CN");
-        env.push_back(std::string("PISOCK_LOCALEDIR=") + (catalogs ? catalogs : ""));
-    }
+    env.push_back("XDG_STATE_HOME=" + state.path());
     for (std::size_t i = 0; i < s.lines.size();) {
         const std::string &line = s.lines[i];
         INFO(s.file << " line " << s.line + 1 + i << ": " << line);
@@ -194,7 +191,8 @@ std::vector<std::string> replay(const Session &s, std::uint16_t port, const std:
     return shown;
 }
 
-void check(const Session &s)
+// env: the user's locale (none: the tests' own C.UTF-8).
+void check(const Session &s, const std::vector<std::string> &env = {})
 {
     INFO(s.file << ", the session marked at line " << s.line);
     DaemonOptions own;
@@ -206,7 +204,7 @@ void check(const Session &s)
     const std::string listening = m[1].str() + ":" + m[2].str();
     const auto port = static_cast<std::uint16_t>(std::stoi(m[2]));
 
-    const std::vector<std::string> shown = replay(s, port, "localhost:8888> ");
+    const std::vector<std::string> shown = replay(s, port, "localhost:8888> ", env);
     CHECK(shown == s.lines);
 
     REQUIRE(d.stop() == 0);
@@ -236,13 +234,11 @@ TEST_CASE("the sessions README.md shows happen as shown", "[e2e][docs]")
 
 TEST_CASE("the sessions README.zh_CN.md shows happen as shown", "[e2e][docs]")
 {
-    const char *catalogs = std::getenv("PISOCK_TEST_LOCALEDIR");
-    if (!catalogs || !*catalogs) {
-        skipCase("pisock was built without translations (no msgfmt: package gettext)");
+    const auto chinese = chineseUser();
+    if (!chinese)
         return;
-    }
     const auto sessions = checkedSessions("README.zh_CN.md");
     REQUIRE(sessions.size() >= 1);
     for (const auto &s : sessions)
-        check(s);
+        check(s, *chinese);
 }
