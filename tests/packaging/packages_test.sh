@@ -15,7 +15,7 @@
 set -u
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 . "$repo/tests/system/cases.sh"
-. "$repo/tests/system/container.sh"
+. "$repo/scripts/lib/container.sh"
 . "$repo/tests/packaging/packages_armhf.sh"
 out=${PISOCK_TEST_OUT:-$repo/build/packages}
 suites=${PISOCK_TEST_SUITES:-bookworm trixie}

@@ -10,7 +10,7 @@
 # PISOCK_TEST_SUITES and PISOCK_FUZZ_SECONDS are passed on to scripts/test.
 set -u
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-. "$repo/tests/system/container.sh"
+. "$repo/scripts/lib/container.sh"
 what=${1:-run}
 suite=${2:-bookworm}
 case $what in run | test) ;; *) sed -n '2,13s/^# \{0,1\}//p' "$0" >&2 && exit 2 ;; esac

@@ -1,4 +1,5 @@
-# tests/system/container.sh: a real systemd in a container, for tests that need one.
+# scripts/lib/container.sh: Debian roots and a real systemd in a container, for
+# scripts/build-deb and the tests that need one.
 # Source it from bash. The README ("Testing the packages") says how the package tests use it.
 #
 #   container_unavailable          print why containers cannot run here; false if they might
