@@ -7,6 +7,7 @@
 
 #include "daemon/services.h"
 #include "tests/catch.h"
+#include "tests/support/socket_pair.h"
 
 using namespace pisock;
 
@@ -32,9 +33,8 @@ struct Fixture : ConnectionOwner {
     {
         limits.memory = memory;
         config.framingHint = &hint;
-        int fds[2];
-        REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) == 0);
-        peer.reset(fds[1]);
+        test::SocketPair pair;
+        peer = std::move(pair.peer);
         SocketAddress addr;
         addr.storage.ss_family = AF_UNIX;
         addr.length = sizeof(sa_family_t);
@@ -43,8 +43,8 @@ struct Fixture : ConnectionOwner {
             service = std::make_unique<EchoService>();
         else
             service = std::make_unique<LineService>(config, framing, "test", 1);
-        owned = std::make_unique<Connection>(loop, UniqueFd(fds[0]), addr, 1, std::move(service),
-                                             limits, *this);
+        owned = std::make_unique<Connection>(loop, std::move(pair.subject), addr, 1,
+                                             std::move(service), limits, *this);
         conn = owned.get();
         REQUIRE(conn->start() == 0);
     }

@@ -7,21 +7,11 @@
 #include <vector>
 
 #include "tests/catch.h"
+#include "tests/support/socket_pair.h"
 
 using namespace pisock;
 
 namespace {
-
-struct Pair {
-    UniqueFd a, b;
-    Pair()
-    {
-        int fds[2];
-        REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) == 0);
-        a.reset(fds[0]);
-        b.reset(fds[1]);
-    }
-};
 
 struct Recorder : IoHandler {
     std::vector<std::uint32_t> calls;
@@ -41,15 +31,15 @@ struct Recorder : IoHandler {
 TEST_CASE("a registered fd reports writable, then readable once data arrives", "[loop]")
 {
     EventLoop loop;
-    Pair p;
+    test::SocketPair p;
     Recorder r;
-    REQUIRE(loop.add(p.a.get(), r) == 0);
+    REQUIRE(loop.add(p.subject.get(), r) == 0);
     CHECK(loop.runOnce(1000) == 1);
     REQUIRE(r.calls.size() == 1);
     CHECK((r.calls[0] & EPOLLOUT) != 0);
     CHECK((r.calls[0] & EPOLLIN) == 0);
 
-    REQUIRE(::write(p.b.get(), "x", 1) == 1);
+    REQUIRE(::write(p.peer.get(), "x", 1) == 1);
     CHECK(loop.runOnce(1000) == 1);
     REQUIRE(r.calls.size() == 2);
     CHECK((r.calls[1] & EPOLLIN) != 0);
@@ -58,10 +48,10 @@ TEST_CASE("a registered fd reports writable, then readable once data arrives", "
 TEST_CASE("edge-triggered: unread data raises no second event", "[loop]")
 {
     EventLoop loop;
-    Pair p;
+    test::SocketPair p;
     Recorder r;
-    REQUIRE(loop.add(p.a.get(), r) == 0);
-    REQUIRE(::write(p.b.get(), "x", 1) == 1);
+    REQUIRE(loop.add(p.subject.get(), r) == 0);
+    REQUIRE(::write(p.peer.get(), "x", 1) == 1);
     CHECK(loop.runOnce(1000) == 1);
     CHECK(loop.runOnce(0) == 0);
     CHECK(r.calls.size() == 1);
@@ -70,11 +60,11 @@ TEST_CASE("edge-triggered: unread data raises no second event", "[loop]")
 TEST_CASE("a peer that closes is reported as readable with RDHUP", "[loop]")
 {
     EventLoop loop;
-    Pair p;
+    test::SocketPair p;
     Recorder r;
-    REQUIRE(loop.add(p.a.get(), r) == 0);
+    REQUIRE(loop.add(p.subject.get(), r) == 0);
     loop.runOnce(1000);
-    p.b.reset();
+    p.peer.reset();
     CHECK(loop.runOnce(1000) == 1);
     REQUIRE(r.calls.size() == 2);
     CHECK((r.calls[1] & EPOLLIN) != 0);
