@@ -16,22 +16,13 @@
 #include "common/address.h"
 #include "daemon/config_file.h"
 #include "daemon/options.h"
+#include "tests/fuzz/invariant.h"
 
 using namespace pisock;
+using pisock::fuzz::check;
+using pisock::fuzz::fail;
 
 namespace {
-
-[[noreturn]] void fail(const char *what)
-{
-    std::fprintf(stderr, "invariant broken: %s\n", what);
-    __builtin_trap(); // libFuzzer saves the input that got here
-}
-
-void check(bool ok, const char *what)
-{
-    if (!ok)
-        fail(what);
-}
 
 // An entry written back in the quoted form, and a comment after it.
 std::string rewrite(const std::vector<ConfigEntry> &entries)

@@ -28,23 +28,14 @@
 #include "daemon/connection.h"
 #include "daemon/log.h"
 #include "daemon/services.h"
+#include "tests/fuzz/invariant.h"
 #include "tests/fuzz/line_model.h"
 
 using namespace pisock;
+using pisock::fuzz::check;
+using pisock::fuzz::fail;
 
 namespace {
-
-[[noreturn]] void fail(const char *what)
-{
-    std::fprintf(stderr, "invariant broken: %s\n", what);
-    __builtin_trap(); // libFuzzer saves the input that got here
-}
-
-void check(bool ok, const char *what)
-{
-    if (!ok)
-        fail(what);
-}
 
 enum class Kind { ReplyLine, ReplyRaw, Echo };
 

@@ -11,23 +11,15 @@
 
 #include "common/buffer.h"
 #include "common/line_codec.h"
+#include "tests/fuzz/invariant.h"
 #include "tests/fuzz/line_model.h"
 
 using namespace pisock;
+using pisock::fuzz::check;
 using pisock::fuzz::Event;
+using pisock::fuzz::fail;
 
 namespace {
-
-[[noreturn]] void fail()
-{
-    __builtin_trap(); // libFuzzer saves the input that got here
-}
-
-void check(bool ok)
-{
-    if (!ok)
-        fail();
-}
 
 } // namespace
 
@@ -47,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
         const std::string chunk = input.ConsumeBytesAsString(length);
         if (chunk.empty())
             break;
-        check(in.append(chunk));
+        check(in.append(chunk), "a chunk within the cap is appended");
         fed += chunk;
         if (raw)
             wantRaw.push_back(fuzz::modelRaw(chunk, maxMessage));
@@ -60,17 +52,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
                 got.push_back({ true, {}, {} });
                 continue;
             }
-            check(message.size() <= maxMessage);
+            check(message.size() <= maxMessage, "no message over --max-message");
             got.push_back({ false, std::string(message), std::string(codec.ending()) });
         }
         // Held back: at most one partial line within the limit (its '\r' may await a '\n').
-        check(in.readable() <= (raw ? 0 : maxMessage + 1));
+        check(in.readable() <= (raw ? 0 : maxMessage + 1), "what waits is at most one line");
     }
     if (auto last = codec.finish(in)) {
-        check(last->size() <= maxMessage);
+        check(last->size() <= maxMessage, "no last message over --max-message");
         got.push_back({ false, std::string(*last), std::string(codec.ending()) });
     }
-    check(in.empty());
-    check(got == (raw ? wantRaw : fuzz::modelLines(fed, maxMessage, true, false)));
+    check(in.empty(), "everything is taken at the end");
+    check(got == (raw ? wantRaw : fuzz::modelLines(fed, maxMessage, true, false)),
+          "the messages of the model, in order");
     return 0;
 }

@@ -25,26 +25,17 @@
 #include <vector>
 
 #include "common/proxy_header.h"
+#include "tests/fuzz/invariant.h"
 
 using namespace pisock;
+using pisock::fuzz::check;
+using pisock::fuzz::fail;
 using Status = ProxyParse::Status;
 using Command = ProxyHeader::Command;
 
 namespace {
 
 const std::string_view kSignature("\r\n\r\n\0\r\nQUIT\n", 12);
-
-[[noreturn]] void fail(const char *what)
-{
-    std::fprintf(stderr, "invariant broken: %s\n", what);
-    __builtin_trap(); // libFuzzer saves the input that got here
-}
-
-void check(bool ok, const char *what)
-{
-    if (!ok)
-        fail(what);
-}
 
 bool sameAddress(const SocketAddress &a, const SocketAddress &b)
 {

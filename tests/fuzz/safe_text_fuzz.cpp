@@ -13,22 +13,13 @@
 #include <string_view>
 
 #include "common/safe_text.h"
+#include "tests/fuzz/invariant.h"
 
 using namespace pisock;
+using pisock::fuzz::check;
+using pisock::fuzz::fail;
 
 namespace {
-
-[[noreturn]] void fail(const char *what)
-{
-    std::fprintf(stderr, "invariant broken: %s\n", what);
-    __builtin_trap(); // libFuzzer saves the input that got here
-}
-
-void check(bool ok, const char *what)
-{
-    if (!ok)
-        fail(what);
-}
 
 // Valid UTF-8, and no character the rule escapes (so no line break but tab-free text).
 void checkSafe(std::string_view text)

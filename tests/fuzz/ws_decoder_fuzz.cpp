@@ -19,23 +19,14 @@
 #include "common/utf8.h"
 #include "common/ws_decoder.h"
 #include "common/ws_frame.h"
+#include "tests/fuzz/invariant.h"
 
 using namespace pisock;
+using pisock::fuzz::check;
+using pisock::fuzz::fail;
 using Kind = ws::Event::Kind;
 
 namespace {
-
-[[noreturn]] void fail(const char *what)
-{
-    std::fprintf(stderr, "invariant broken: %s\n", what);
-    __builtin_trap(); // libFuzzer saves the input that got here
-}
-
-void check(bool ok, const char *what)
-{
-    if (!ok)
-        fail(what);
-}
 
 // UTF-8 checked code point by code point, independently of the validator's automaton.
 bool referenceUtf8(std::string_view s)

@@ -19,22 +19,13 @@
 #include "common/http_head.h"
 #include "common/ws_client_handshake.h"
 #include "common/ws_handshake.h"
+#include "tests/fuzz/invariant.h"
 
 using namespace pisock;
+using pisock::fuzz::check;
+using pisock::fuzz::fail;
 
 namespace {
-
-[[noreturn]] void fail(const char *what)
-{
-    std::fprintf(stderr, "invariant broken: %s\n", what);
-    __builtin_trap(); // libFuzzer saves the input that got here
-}
-
-void check(bool ok, const char *what)
-{
-    if (!ok)
-        fail(what);
-}
 
 struct Lcg {
     std::uint32_t state;
