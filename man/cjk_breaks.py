@@ -9,8 +9,9 @@ space. So, outside preformatted blocks:
   or when it ends in a full-width punctuation mark (which has its own space);
 - each Chinese character gets a zero-width break point after it (\\:), except an opening
   bracket or quote, and except before a closing punctuation mark, which never starts a line;
-- the page is set ragged-right (.ad l): a justified line of Chinese has no spaces to
-  stretch ("cannot adjust line").
+- the page is set ragged-right (.ad l, and the string AD that groff 1.23's man macros apply
+  at every paragraph): a justified line of Chinese has no spaces to stretch ("cannot
+  adjust line").
 The NAME section is left as it is: mandb and lexgrog read it as the page's whatis line.
 
     cjk_breaks.py SCDOC INPUT.scd OUTPUT
@@ -51,6 +52,9 @@ def main(scdoc, source, output):
             continue
         out.append(line)
         if line.startswith(".TH "):
+            # groff 1.23's man macros set the adjustment again from the string AD at every
+            # paragraph: .ad alone holds only until the next one.
+            out.append(".ds AD l")
             out.append(".ad l")
     lines = []
     preformatted = False
