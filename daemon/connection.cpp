@@ -32,9 +32,10 @@
 //
 // Beside the state, and orthogonal to it: peerFin_ (No, Pending: EPOLLRDHUP seen, Seen: recv()
 // returned 0), stopping_ (set once by stop(): what is owed is answered, then finishReason() is
-// "server stopping"), and five readiness and backpressure fields: readable_ (No, Yes, NoMemory:
+// "server stopping"), and six readiness and backpressure fields: readable_ (No, Yes, NoMemory:
 // readable but the memory budget refused a block, until memoryAvailable()), canWrite_,
-// readPaused_, yielded_ and lowWaterWatch_.
+// readPaused_, yielded_, lowWaterWatch_ and heavy_ (the turn budget cut its read short and it
+// has not emptied its socket since: it reads only in the loop's deferred rotation).
 //
 // The I/O path (onIo(), onResume(), stop()) runs step(), whose parts return why the connection
 // must close (nullptr: it stays); survive() closes on that one exit. close() is reached only
@@ -126,18 +127,18 @@ void Connection::onIo(std::uint32_t events) noexcept
         peerFin_ = PeerFin::Pending;
     if (events & EPOLLOUT)
         canWrite_ = true;
-    handle();
+    handle(Wake::Event);
 }
 
 void Connection::onResume() noexcept
 {
     if (state_ != ConnState::Closed)
-        handle();
+        handle(Wake::Resume);
 }
 
-void Connection::handle() noexcept
+void Connection::handle(Wake wake) noexcept
 {
-    survive(step());
+    survive(step(wake));
 }
 
 bool Connection::survive(const char *why) noexcept
@@ -148,14 +149,14 @@ bool Connection::survive(const char *why) noexcept
     return false;
 }
 
-const char *Connection::step() noexcept
+const char *Connection::step(Wake wake) noexcept
 {
     if (yielded_) {
         yielded_ = false;
         if (const char *why = runService()) // input the service left for this turn
             return why;
     }
-    if (const char *why = readInput())
+    if (const char *why = readInput(wake))
         return why;
     if (state_ == ConnState::Closed)
         return nullptr; // closed by its owner meanwhile
@@ -273,18 +274,29 @@ IoResult Connection::readOnce(std::size_t want, std::size_t &asked, std::size_t 
     }
 }
 
-const char *Connection::readInput() noexcept
+const char *Connection::readInput(Wake wake) noexcept
 {
+    // A heavy connection is readable already: a new edge tells it nothing. It reads in its
+    // place in the deferred rotation, so that the turn's bytes go round all the heavy ones.
+    if (heavy_ && wake == Wake::Event) {
+        loop_.defer(*this);
+        return nullptr;
+    }
     // This wakeup's bytes: from what all connections may read this loop turn, if limited.
     TurnBudget *turn = limits_.turn;
-    std::size_t budget = turn ? turn->take(loop_.turn(), limits_.ioBudget) : limits_.ioBudget;
-    const char *why = readUpTo(budget);
+    std::size_t budget =
+            turn ? turn->take(loop_.turn(), limits_.ioBudget,
+                              heavy_ ? TurnBudget::Wakeup::Heavy : TurnBudget::Wakeup::Light)
+                 : limits_.ioBudget;
+    const char *why = readUpTo(budget, budget == 0);
     if (turn)
         turn->giveBack(budget);
+    if (readable_ == Readable::No)
+        heavy_ = false; // caught up with its peer
     return why;
 }
 
-const char *Connection::readUpTo(std::size_t &budget) noexcept
+const char *Connection::readUpTo(std::size_t &budget, bool starved) noexcept
 {
     while (readable_ != Readable::No) {
         if (state_ == ConnState::Flushing || state_ == ConnState::Lingering)
@@ -296,7 +308,13 @@ const char *Connection::readUpTo(std::size_t &budget) noexcept
         if (stopping_ && owedInput_ == 0)
             return nullptr; // what came after the stop is not answered
         if (budget == 0) {
-            loop_.defer(*this); // fairness: others get their turn first
+            // Fairness: others get their turn first. Cut short, it is heavy from now on; given
+            // nothing at all this turn, it goes first in the next one.
+            heavy_ = true;
+            if (starved)
+                loop_.deferFirst(*this);
+            else
+                loop_.defer(*this);
             return nullptr;
         }
         std::size_t room = limits_.maxInput > in_.readable() ? limits_.maxInput - in_.readable()
@@ -503,7 +521,7 @@ void Connection::stop() noexcept
     owedInput_ = static_cast<std::size_t>(queued);
     if (owedInput_ > 0 && readable_ == Readable::No)
         readable_ = Readable::Yes;
-    handle();
+    handle(Wake::Event);
 }
 
 void Connection::finishStop() noexcept

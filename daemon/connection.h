@@ -121,17 +121,20 @@ private:
     // Whether the socket may hold input: EAGAIN not seen since the last edge. NoMemory: it may,
     // but the memory budget refused a block to read into; the owner calls memoryAvailable().
     enum class Readable { No, Yes, NoMemory };
+    // What runs the I/O path: an epoll event (or stop()), or the loop's deferred list.
+    enum class Wake { Event, Resume };
 
     void setState(ConnState next) noexcept;
     // Why quit or the server's stop closed it: "quit" or "server stopping".
     [[nodiscard]] const char *finishReason() const noexcept;
-    void handle() noexcept;
+    void handle(Wake wake) noexcept;
     // Closes if why is set; true if the connection is still open.
     bool survive(const char *why) noexcept;
     // The parts of the I/O path: each returns why the connection must close, nullptr if not.
-    [[nodiscard]] const char *step() noexcept;
-    [[nodiscard]] const char *readInput() noexcept;
-    [[nodiscard]] const char *readUpTo(std::size_t &budget) noexcept;
+    [[nodiscard]] const char *step(Wake wake) noexcept;
+    [[nodiscard]] const char *readInput(Wake wake) noexcept;
+    // starved: the turn gave this wakeup nothing (it goes first in the next one).
+    [[nodiscard]] const char *readUpTo(std::size_t &budget, bool starved) noexcept;
     IoResult readOnce(std::size_t want, std::size_t &asked, std::size_t &got) noexcept;
     [[nodiscard]] const char *runService() noexcept;
     [[nodiscard]] const char *memoryShort() noexcept;
@@ -166,6 +169,7 @@ private:
     bool canWrite_ = true; // a new socket has room; EAGAIN says when not
     bool readPaused_ = false; // out_ passed the output mark
     bool yielded_ = false; // the service stopped for this turn with input left
+    bool heavy_ = false; // cut short by the turn budget, socket not emptied since
     bool lowWaterWatch_ = false; // the service waits for onLowWater()
     std::size_t readHint_ = Buffer::kMinCapacity; // grows while reads fill their block
     std::uint64_t startedMs_;

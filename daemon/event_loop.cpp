@@ -73,16 +73,28 @@ int EventLoop::add(int fd, IoHandler &handler, std::uint32_t events) noexcept
 void EventLoop::reserve(std::size_t n)
 {
     deferred_.reserve(n);
+    deferredFirst_.reserve(n);
     running_.reserve(n);
+    runningFirst_.reserve(n);
     retired_.reserve(n);
 }
 
 void EventLoop::defer(IoHandler &handler) noexcept
 {
+    deferTo(deferred_, handler);
+}
+
+void EventLoop::deferFirst(IoHandler &handler) noexcept
+{
+    deferTo(deferredFirst_, handler);
+}
+
+void EventLoop::deferTo(std::vector<IoHandler *> &list, IoHandler &handler) noexcept
+{
     if (handler.deferred_)
         return;
     try {
-        deferred_.push_back(&handler);
+        list.push_back(&handler);
         handler.deferred_ = true;
     } catch (const std::bad_alloc &) {
         // Past the room reserve() made, and the heap is out: the handler is called on its
@@ -93,8 +105,10 @@ void EventLoop::defer(IoHandler &handler) noexcept
 void EventLoop::retire(std::unique_ptr<IoHandler> handler) noexcept
 {
     // A deferred handler must not be called after this batch destroys it.
-    if (handler->deferred_)
+    if (handler->deferred_) {
         std::erase(deferred_, handler.get());
+        std::erase(deferredFirst_, handler.get());
+    }
     try {
         retired_.push_back(std::move(handler));
     } catch (const std::bad_alloc &) {
@@ -149,7 +163,7 @@ void EventLoop::updateTime() noexcept
 int EventLoop::runOnce(int timeoutMs) noexcept
 {
     const int n = ::epoll_wait(epoll_.get(), events_.data(), static_cast<int>(events_.size()),
-                               deferred_.empty() ? timeoutMs : 0);
+                               deferred_.empty() && deferredFirst_.empty() ? timeoutMs : 0);
     if (n < 0)
         return errno == EINTR ? 0 : -errno;
     updateTime();
@@ -165,13 +179,16 @@ int EventLoop::runOnce(int timeoutMs) noexcept
     }
 
     // Handlers deferred while running go to the next batch, after a non-blocking poll, so
-    // fresh events get their turn.
+    // fresh events get their turn; those deferFirst() named come first.
+    runningFirst_.swap(deferredFirst_);
     running_.swap(deferred_);
-    for (IoHandler *handler : running_) {
-        handler->deferred_ = false;
-        handler->onResume();
+    for (std::vector<IoHandler *> *list : { &runningFirst_, &running_ }) {
+        for (IoHandler *handler : *list) {
+            handler->deferred_ = false;
+            handler->onResume();
+        }
+        list->clear();
     }
-    running_.clear();
 
     retired_.clear();
     return n;

@@ -45,6 +45,9 @@ public:
     // loop then polls without blocking until no handler is deferred. The handler must stay
     // alive until then (retire it). Does not allocate within the room made by reserve().
     void defer(IoHandler &handler) noexcept;
+    // As defer(), but resumed before the handlers deferred by defer(): for one that waited a
+    // whole batch for work it was not given (fairness rotates through the waiting ones).
+    void deferFirst(IoHandler &handler) noexcept;
     // Takes ownership of a closed handler and destroys it once no event of this batch can
     // reach it any more. Does not allocate within the room made by reserve().
     void retire(std::unique_ptr<IoHandler> handler) noexcept;
@@ -74,10 +77,14 @@ public:
 private:
     class FdCallback;
 
+    void deferTo(std::vector<IoHandler *> &list, IoHandler &handler) noexcept;
+
     UniqueFd epoll_;
     std::vector<epoll_event> events_;
     std::vector<IoHandler *> deferred_;
+    std::vector<IoHandler *> deferredFirst_; // deferFirst(): resumed before deferred_
     std::vector<IoHandler *> running_; // deferred handlers of the batch being run
+    std::vector<IoHandler *> runningFirst_; // and those deferFirst() named, run before them
     std::vector<std::unique_ptr<IoHandler>> retired_;
     std::unique_ptr<FdCallback> signals_;
     std::unique_ptr<FdCallback> ticker_;

@@ -1,10 +1,13 @@
 #include "daemon/connection.h"
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <vector>
 
+#include "common/units.h"
 #include "daemon/services.h"
 #include "tests/catch.h"
 #include "tests/support/socket_pair.h"
@@ -395,4 +398,73 @@ TEST_CASE("a read the memory budget refuses waits, and goes on when memory is ba
     g.peer.reset();
     CHECK(g.runUntil([&] { return g.closed; }));
     Buffer::trimPool(true);
+}
+
+TEST_CASE("connections past the turn budget take turns: each turn reads at most the budget, "
+          "and every one is read in the end without a new event",
+          "[connection][fairness]")
+{
+    // Eight peers each write 64 KiB once, then nothing: no further edge comes, so a connection
+    // the budget cut short is read only if the loop's rotation brings it back.
+    constexpr std::size_t kConns = 8;
+    constexpr std::size_t kEach = 64 * kKiB;
+    constexpr std::size_t kPerTurn = 16 * kKiB;
+    struct Owner : ConnectionOwner {
+        void onClosed(Connection &) noexcept override { ++closed; }
+        void onLinger(Connection &) noexcept override {}
+        void onMemoryWait(Connection &) noexcept override {}
+        int closed = 0;
+    } owner;
+    EventLoop loop;
+    TurnBudget turn(kPerTurn);
+    ConnectionLimits limits;
+    limits.turn = &turn;
+    std::vector<UniqueFd> peers;
+    std::vector<std::unique_ptr<Connection>> conns;
+    for (std::size_t i = 0; i < kConns; ++i) {
+        test::SocketPair pair;
+        SocketAddress addr;
+        addr.storage.ss_family = AF_UNIX;
+        addr.length = sizeof(sa_family_t);
+        conns.push_back(std::make_unique<Connection>(loop, std::move(pair.subject), addr, i + 1,
+                                                     std::make_unique<EchoService>(), limits,
+                                                     owner));
+        REQUIRE(conns.back()->start() == 0);
+        const std::string data(kEach, static_cast<char>('a' + i));
+        REQUIRE(::send(pair.peer.get(), data.data(), data.size(), MSG_NOSIGNAL) ==
+                static_cast<ssize_t>(data.size()));
+        peers.push_back(std::move(pair.peer));
+    }
+    auto bytesIn = [&] {
+        std::size_t total = 0;
+        for (const auto &c : conns)
+            total += c->bytesIn();
+        return total;
+    };
+    std::vector<std::size_t> echoed(kConns, 0);
+    auto drain = [&] {
+        char buf[65536];
+        for (std::size_t i = 0; i < kConns; ++i)
+            for (ssize_t n; (n = ::recv(peers[i].get(), buf, sizeof(buf), MSG_DONTWAIT)) > 0;)
+                echoed[i] += static_cast<std::size_t>(n);
+    };
+
+    loop.runOnce(0); // the first wakeups are light: each reads at least TurnBudget::kFloor
+    CHECK(bytesIn() <= kPerTurn + kConns * TurnBudget::kFloor);
+    int turns = 1;
+    while (bytesIn() < kConns * kEach && turns < 1000) {
+        const std::size_t before = bytesIn();
+        loop.runOnce(0);
+        ++turns;
+        drain();
+        CHECK(bytesIn() - before <= kPerTurn); // cut short before: heavy, no floor
+    }
+    drain();
+    CHECK(bytesIn() == kConns * kEach);
+    CHECK(turns >= static_cast<int>(kConns * kEach / kPerTurn) - 3);
+    for (std::size_t i = 0; i < kConns; ++i) {
+        INFO("connection " << i);
+        CHECK(echoed[i] == kEach);
+    }
+    CHECK(owner.closed == 0);
 }

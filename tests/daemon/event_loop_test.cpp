@@ -88,6 +88,47 @@ TEST_CASE("a deferred handler is resumed once after the batch, without blocking"
     CHECK(r.resumes == 2);
 }
 
+TEST_CASE("handlers named by deferFirst() are resumed before the others, each once", "[loop]")
+{
+    EventLoop loop;
+    std::vector<int> order;
+    struct Named : IoHandler {
+        std::vector<int> &order;
+        int name;
+        Named(std::vector<int> &o, int n) : order(o), name(n) {}
+        void onIo(std::uint32_t) noexcept override {}
+        void onResume() noexcept override { order.push_back(name); }
+    } a(order, 1), b(order, 2), c(order, 3);
+    loop.defer(a);
+    loop.deferFirst(b);
+    loop.defer(c);
+    loop.deferFirst(c); // already deferred: stays where it is
+    loop.deferFirst(b);
+    CHECK(loop.runOnce(-1) == 0);
+    CHECK(order == std::vector<int>{ 2, 1, 3 });
+}
+
+TEST_CASE("a handler deferred while resumed runs in the next batch, not this one", "[loop]")
+{
+    EventLoop loop;
+    struct Again : IoHandler {
+        EventLoop &loop;
+        int resumes = 0;
+        explicit Again(EventLoop &l) : loop(l) {}
+        void onIo(std::uint32_t) noexcept override {}
+        void onResume() noexcept override
+        {
+            ++resumes;
+            loop.deferFirst(*this); // waiting still: first again next batch
+        }
+    } again(loop);
+    loop.deferFirst(again);
+    loop.runOnce(-1);
+    CHECK(again.resumes == 1);
+    loop.runOnce(-1); // does not block: it is deferred
+    CHECK(again.resumes == 2);
+}
+
 TEST_CASE("a retired handler lives until the end of the batch and is not resumed", "[loop]")
 {
     EventLoop loop;

@@ -205,3 +205,64 @@ TEST_CASE("a client streaming 200 MB in echo mode does not starve another", "[e2
     chat.close();
     CHECK(d.stop() == 0);
 }
+
+TEST_CASE("64 clients streaming past the loop turn's budget together all get their echo back",
+          "[e2e][pressure]")
+{
+    // 64 × 1 MiB at once: far more than one turn reads (2 MiB), so most clients are cut short
+    // and wait in the rotation; none may wait forever.
+    constexpr std::size_t kClients = 64;
+    constexpr std::size_t kEach = 1024 * 1024;
+    Daemon d({ "--mode", "echo", "--max-per-host", "0" });
+    const std::string data = randomBytes(kEach, 9);
+    std::vector<Client> clients;
+    clients.reserve(kClients);
+    for (std::size_t i = 0; i < kClients; ++i)
+        clients.emplace_back(d.port());
+    std::vector<std::size_t> sent(kClients, 0);
+    std::vector<std::size_t> received(kClients, 0);
+    std::size_t mismatches = 0;
+    std::vector<char> buf(256 * 1024);
+    std::vector<pollfd> fds(kClients);
+    const auto deadline = Clock::now() + 60s;
+    auto finished = [&] {
+        return std::all_of(received.begin(), received.end(),
+                           [](std::size_t n) { return n == kEach; });
+    };
+    while (!finished() && Clock::now() < deadline) {
+        for (std::size_t i = 0; i < kClients; ++i)
+            fds[i] = { clients[i].fd(),
+                       static_cast<short>((received[i] < kEach ? POLLIN : 0) |
+                                          (sent[i] < kEach ? POLLOUT : 0)),
+                       0 };
+        if (::poll(fds.data(), fds.size(), 1000) <= 0)
+            continue;
+        for (std::size_t i = 0; i < kClients; ++i) {
+            if (fds[i].revents & POLLOUT) {
+                const ssize_t n = ::send(fds[i].fd, data.data() + sent[i], kEach - sent[i],
+                                         MSG_DONTWAIT | MSG_NOSIGNAL);
+                if (n > 0)
+                    sent[i] += static_cast<std::size_t>(n);
+            }
+            if (fds[i].revents & (POLLIN | POLLHUP)) {
+                const ssize_t n = ::recv(fds[i].fd, buf.data(), buf.size(), MSG_DONTWAIT);
+                if (n <= 0) {
+                    received[i] = kEach; // closed: counted as a mismatch below
+                    ++mismatches;
+                    continue;
+                }
+                const auto len = static_cast<std::size_t>(n);
+                mismatches += std::memcmp(buf.data(), data.data() + received[i], len) != 0;
+                received[i] += len;
+            }
+        }
+    }
+    const auto behind = static_cast<std::size_t>(std::count_if(
+            received.begin(), received.end(), [](std::size_t n) { return n < kEach; }));
+    INFO(behind << " of " << kClients << " clients did not get all their echo within 60 s");
+    CHECK(behind == 0);
+    CHECK(mismatches == 0);
+    for (auto &c : clients)
+        c.close();
+    CHECK(d.stop() == 0);
+}
