@@ -1,5 +1,7 @@
 #include "safe_text.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 namespace pisock {
@@ -16,7 +18,9 @@ bool continuation(unsigned char byte) noexcept
 // The three ways escaped text is written: counted, into a buffer, appended to a string.
 struct Counter {
     std::size_t size = 0;
+    std::size_t limit = SIZE_MAX; // past it, counting may stop
     void append(const char *, std::size_t n) noexcept { size += n; }
+    [[nodiscard]] bool full() const noexcept { return size > limit; }
 };
 
 struct Writer {
@@ -27,11 +31,13 @@ struct Writer {
             std::memcpy(out, p, n);
         out += n;
     }
+    [[nodiscard]] static bool full() noexcept { return false; }
 };
 
 struct Appender {
     std::string &out;
     void append(const char *p, std::size_t n) { out.append(p, n); }
+    [[nodiscard]] static bool full() noexcept { return false; }
 };
 
 template<typename Out> void appendByte(Out &out, unsigned char byte)
@@ -89,7 +95,7 @@ template<typename Out> void broadcastTo(std::string_view prefix, std::string_vie
         out.append(prefix.data(), prefix.size());
         escapeTo(line, out);
         out.append("\n", 1);
-        if (nl == std::string_view::npos)
+        if (nl == std::string_view::npos || out.full())
             return;
         rest.remove_prefix(nl + 1);
     }
@@ -164,9 +170,21 @@ std::string escapeText(std::string_view text)
     return out;
 }
 
-std::size_t broadcastLinesSize(std::string_view prefix, std::string_view message) noexcept
+std::size_t broadcastLinesSize(std::string_view prefix, std::string_view message,
+                               std::size_t limit) noexcept
 {
+    if (limit != SIZE_MAX) {
+        // A bound first, in one pass: every line costs at least the prefix and its newline,
+        // the text loses at most a \r and the \n per line, and escaping never shrinks it.
+        const auto newlines =
+                static_cast<std::size_t>(std::count(message.begin(), message.end(), '\n'));
+        const std::size_t text = message.size() > 2 * newlines ? message.size() - 2 * newlines : 0;
+        const std::size_t atLeast = (newlines + 1) * (prefix.size() + 1) + text;
+        if (atLeast > limit)
+            return atLeast;
+    }
     Counter counter;
+    counter.limit = limit;
     broadcastTo(prefix, message, counter);
     return counter.size;
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -41,7 +42,10 @@ std::string escapeText(std::string_view text);
 // lines at each \n (with one \r before it, as line framing drops it): raw framing can hand
 // over several lines in one message. Each line goes out as prefix, the line escaped, \n. So
 // every line a client receives starts with the prefix of the client that sent it.
-std::size_t broadcastLinesSize(std::string_view prefix, std::string_view message) noexcept;
+// Counting stops once past limit (then the result is some size above limit): a message of
+// many short lines is refused after as many lines as the limit holds, not after all of them.
+std::size_t broadcastLinesSize(std::string_view prefix, std::string_view message,
+                               std::size_t limit = SIZE_MAX) noexcept;
 // Writes those lines at out: exactly broadcastLinesSize(prefix, message) bytes.
 void writeBroadcastLines(std::string_view prefix, std::string_view message, char *out) noexcept;
 

@@ -100,8 +100,8 @@ Verdict BroadcastService::onInput(Buffer &in, Buffer &out, std::size_t outLimit,
 void BroadcastService::onMessage(std::string_view message, Buffer &out) noexcept
 {
     // A raw message of many short lines would grow by a prefix per line: those bytes count.
-    if (framing() == Framing::Raw &&
-        broadcastLinesSize(prefix_, message) > prefix_.size() + config().maxMessage + 1) {
+    const std::size_t limit = prefix_.size() + config().maxMessage + 1;
+    if (framing() == Framing::Raw && broadcastLinesSize(prefix_, message, limit) > limit) {
         writeTooLong(out);
         return;
     }

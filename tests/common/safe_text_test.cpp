@@ -108,3 +108,21 @@ TEST_CASE("the size computed is the size written", "[safe_text]")
         CHECK(out.size() == broadcastLinesSize("p: ", m));
     }
 }
+
+TEST_CASE("with a limit, counting stops past it and says so; under it, the size is exact",
+          "[safe_text]")
+{
+    const std::string prefix = "10.0.0.1:5555: ";
+    const std::string newlines(65536, '\n'); // 65,537 lines: about 1 MiB with their prefixes
+    const std::size_t full = broadcastLinesSize(prefix, newlines);
+    CHECK(full == 65537 * (prefix.size() + 1));
+    const std::size_t limit = 65536 + prefix.size() + 1;
+    CHECK(broadcastLinesSize(prefix, newlines, limit) > limit);
+    // Escaping makes it too long: 40,000 bytes that each become \xNN.
+    const std::string controls(40000, '\x01');
+    CHECK(broadcastLinesSize(prefix, controls) == prefix.size() + 4 * 40000 + 1);
+    CHECK(broadcastLinesSize(prefix, controls, limit) > limit);
+    CHECK(broadcastLinesSize(prefix, "a\nb", limit) == broadcastLinesSize(prefix, "a\nb"));
+    CHECK(broadcastLinesSize(prefix, "a\nb", 2 * (prefix.size() + 2)) ==
+          2 * (prefix.size() + 2)); // exactly at the limit: not past it
+}

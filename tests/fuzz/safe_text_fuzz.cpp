@@ -79,6 +79,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
 
     const std::string_view prefix = "10.0.0.5:4000: ";
     const std::size_t want = broadcastLinesSize(prefix, message);
+    for (const std::size_t limit : { std::size_t{ 0 }, size / 2, size, want, want + 1 }) {
+        const std::size_t cut = broadcastLinesSize(prefix, message, limit);
+        check(want <= limit ? cut == want : cut > limit, "a limited count says the wrong thing");
+    }
     std::string out(want + 1, '\xee'); // one byte more: nothing may be written there
     writeBroadcastLines(prefix, message, out.data());
     check(out.back() == '\xee', "wrote past the size computed");
