@@ -39,7 +39,7 @@ import tempfile
 import threading
 import time
 
-from idle_rss import rss_kib  # bench/idle_rss.py: VmRSS of a process
+from pisockd_proc import Pisockd, status_kib  # bench/pisockd_proc.py
 
 CLOCK_TICK = os.sysconf("SC_CLK_TCK")
 
@@ -50,23 +50,7 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICK  # utime, stime (fields 14, 15)
 
 
-def find_process(root, name):
-    """root, or the first of its descendants whose command is name."""
-    pending = [root]
-    while pending:
-        pid = pending.pop(0)
-        try:
-            with open(f"/proc/{pid}/comm") as f:
-                if f.read().strip() == name:
-                    return pid
-            with open(f"/proc/{pid}/task/{pid}/children") as f:
-                pending += [int(c) for c in f.read().split()]
-        except FileNotFoundError:
-            pass
-    raise RuntimeError(f"no {name} process under {root}")
-
-
-class Daemon:
+class Daemon(Pisockd):
     """pisockd --mode broadcast on 127.0.0.1:0 (and a unix socket), pinned to one CPU; wrapper:
     a command that runs it (heaptrack -o FILE)."""
 
@@ -77,21 +61,7 @@ class Daemon:
                 "--listen", "127.0.0.1:0", *extra]
         if unix_path:
             args += ["--listen", "unix:" + unix_path]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     text=True)
-        self.port = None
-        for line in self.proc.stderr:  # ends if the daemon exits
-            m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
-            if m:
-                self.port = int(m.group(1))
-                break
-        if self.port is None:
-            raise RuntimeError("pisockd did not start")
-        self.pid = find_process(self.proc.pid, "pisockd")
-        self.log = []
-        # The rest of its log (a line per client) must not fill the pipe and block it.
-        self.reader = threading.Thread(target=lambda: self.log.extend(self.proc.stderr))
-        self.reader.start()
+        super().__init__(args)
 
     def wait_clients(self, n, timeout=60):
         deadline = time.monotonic() + timeout
@@ -215,7 +185,7 @@ def run_memory(build, cpu, n, messages, size):
                 receivers.append(u)
             d.wait_clients(n + 1)
             time.sleep(0.5)
-            before = rss_kib(d.pid)
+            before = status_kib(d.pid)
             # The first messages fill the receivers' kernel buffers, not the daemon's queues.
             burst = b"".join(payload(size, i) + b"\n" for i in range(messages))
             sender.sendall(burst)
@@ -226,7 +196,7 @@ def run_memory(build, cpu, n, messages, size):
                 now = cpu_seconds(d.pid)
                 still = still + 1 if now == last else 0
                 last = now
-            after = rss_kib(d.pid)
+            after = status_kib(d.pid)
             queued = None
             for u in receivers[:1]:  # what one receiver has in its kernel buffer, to subtract
                 u.setblocking(False)

@@ -41,17 +41,9 @@ import sys
 import threading
 import time
 
-from idle_rss import rss_kib  # bench/idle_rss.py: VmRSS of a process
+from pisockd_proc import Pisockd, status_kib  # bench/pisockd_proc.py
 
 SOURCES = 8  # attackers come from 127.0.0.1-8; the polite client from 127.0.0.9 and .10
-
-
-def kib(pid, key):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return 0
 
 
 def parse_size(text):
@@ -61,51 +53,22 @@ def parse_size(text):
     return int(m.group(1)) << {"": 0, "K": 10, "M": 20, "G": 30}[m.group(2)]
 
 
-class Daemon:
-    """pisockd on 127.0.0.1:0 with args; the port is read from its log."""
+class Daemon(Pisockd):
+    """pisockd on 127.0.0.1:0 with args, pinned to CPU 1; its RSS sampled every 20 ms."""
 
     def __init__(self, build, args, prefix=()):
         pin = ["taskset", "-c", "1"] if shutil.which("taskset") and os.cpu_count() > 1 else []
-        cmd = [*pin, *prefix, os.path.join(build, "daemon", "pisockd"), "--config", "/dev/null",
-               "--log-level", "notice", "--listen", "127.0.0.1:0", "--idle-timeout", "0", *args]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     text=True)
-        self.port = None
-        for line in self.proc.stderr:  # ends if the daemon exits
-            m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
-            if m:
-                self.port = int(m.group(1))
-                break
-        if self.port is None:
-            raise RuntimeError("pisockd did not start: " + " ".join(cmd))
-        self.pid = self.find(self.proc.pid)
-        self.log = []
-        self.reader = threading.Thread(target=lambda: self.log.extend(self.proc.stderr))
-        self.reader.start()
+        super().__init__([*pin, *prefix, os.path.join(build, "daemon", "pisockd"), "--config", "/dev/null",
+                          "--log-level", "notice", "--listen", "127.0.0.1:0", "--idle-timeout", "0", *args])
         self.peak = 0
         self.sampling = True
         self.sampler = threading.Thread(target=self.sample)
         self.sampler.start()
 
-    @staticmethod
-    def find(root):
-        pending = [root]
-        while pending:
-            pid = pending.pop(0)
-            try:
-                with open(f"/proc/{pid}/comm") as f:
-                    if f.read().strip() == "pisockd":
-                        return pid
-                with open(f"/proc/{pid}/task/{pid}/children") as f:
-                    pending += [int(c) for c in f.read().split()]
-            except FileNotFoundError:
-                pass
-        raise RuntimeError("no pisockd process")
-
     def sample(self):
         while self.sampling:
             try:
-                self.peak = max(self.peak, rss_kib(self.pid))
+                self.peak = max(self.peak, status_kib(self.pid))
             except (FileNotFoundError, ProcessLookupError):
                 return
             time.sleep(0.02)
@@ -121,7 +84,7 @@ class Daemon:
     def stop(self):
         self.sampling = False
         self.sampler.join()
-        hwm = kib(self.pid, "VmHWM") if self.alive() else 0
+        hwm = status_kib(self.pid, "VmHWM") if self.alive() else 0
         if self.alive():
             self.proc.terminate()
         try:
@@ -267,7 +230,7 @@ def attack(name, build, opts):
         args = []
     d = Daemon(build, common + args, prefix)
     time.sleep(0.5)
-    idle = rss_kib(d.pid)
+    idle = status_kib(d.pid)
     d.peak = 0
     polite = Polite(d.port, name in ("listeners", "raw"))
     polite.start()
@@ -328,7 +291,7 @@ def attack(name, build, opts):
             s.close()
     # Memory given back: the RSS a few seconds after the attackers left.
     time.sleep(opts.settle)
-    after = rss_kib(d.pid) if d.alive() else 0
+    after = status_kib(d.pid) if d.alive() else 0
     alive = d.alive()
     status, hwm = d.stop()
     row = {

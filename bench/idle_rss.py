@@ -8,17 +8,10 @@ then prints the daemon's VmRSS before and after, and per connection.
 import os
 import resource
 import socket
-import subprocess
 import sys
 import time
 
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+from pisockd_proc import Pisockd, status_kib  # bench/pisockd_proc.py
 
 
 def main():
@@ -27,26 +20,15 @@ def main():
     talk = "--talk" in sys.argv
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, n + 100), hard))
-    # Port 0: the daemon picks a free port and logs it (a port chosen here could be taken by
-    # one of the many client sockets of an earlier run before the daemon binds it).
-    daemon = subprocess.Popen([os.path.join(build, "daemon", "pisockd"), "--config", "/dev/null",
-                               "--log-level", "info", "--max-connections", str(n + 100), "--max-per-host", "0",
-                               "--listen", "0.0.0.0:0"], stderr=subprocess.PIPE, text=True)
+    daemon = Pisockd([os.path.join(build, "daemon", "pisockd"), "--config", "/dev/null",
+                      "--log-level", "info", "--max-connections", str(n + 100), "--max-per-host", "0",
+                      "--listen", "127.0.0.1:0"])
     try:
-        port = None
-        for line in daemon.stderr:  # ends if the daemon exits
-            if "listening on 0.0.0.0:" in line:
-                port = int(line.rsplit(":", 1)[1])
-                break
-        if port is None:
-            raise RuntimeError("pisockd did not start")
-        # The rest of its log (one line per client) must not fill the pipe and block it.
-        subprocess.Popen(["cat"], stdin=daemon.stderr, stdout=subprocess.DEVNULL)
         time.sleep(0.3)
-        before = rss_kib(daemon.pid)
+        before = status_kib(daemon.pid)
         socks = []
         for i in range(n):
-            s = socket.create_connection(("127.0.0.1", port), source_address=(f"127.0.0.{1 + i % 8}", 0))
+            s = socket.create_connection(("127.0.0.1", daemon.port), source_address=(f"127.0.0.{1 + i % 8}", 0))
             if talk:
                 s.sendall(b"hello %d\n" % i)
                 reply = b""
@@ -55,15 +37,16 @@ def main():
                 assert reply.startswith(b"server rec: hello"), reply
             socks.append(s)
         time.sleep(1)
-        after = rss_kib(daemon.pid)
+        after = status_kib(daemon.pid)
         print(f"{n} connections{' (one round trip each, then idle)' if talk else ' (idle)'}: "
               f"daemon VmRSS {before} KiB before, {after} KiB after: "
               f"{(after - before) / 1024:.1f} MiB, {(after - before) * 1024 / n:.0f} bytes per connection")
         for s in socks:
             s.close()
     finally:
-        daemon.terminate()
-        daemon.wait(timeout=15)
+        daemon.proc.terminate()
+        daemon.proc.wait(timeout=15)
+        daemon.reader.join()
 
 
 if __name__ == "__main__":
