@@ -1,6 +1,5 @@
 #include "common/memory_budget.h"
 
-#include <cstring>
 #include <string>
 
 #include "common/buffer.h"
@@ -13,14 +12,6 @@ using pisock::MemoryBudget;
 namespace {
 
 constexpr std::size_t kWord = sizeof(std::size_t);
-
-void put(Buffer &b, const std::string &s)
-{
-    auto span = b.writable(s.size());
-    REQUIRE(span.size() >= s.size());
-    std::memcpy(span.data(), s.data(), s.size());
-    b.commit(s.size());
-}
 
 } // namespace
 
@@ -82,11 +73,12 @@ TEST_CASE("a buffer charges its blocks to its account and the heap's to the budg
     MemoryAccount account(&budget);
     {
         Buffer b(Buffer::kUnlimited, &account);
-        put(b, std::string(100, 'x'));
+        REQUIRE(b.append(std::string(100, 'x')));
         CHECK(b.cost() == MemoryBudget::cost(4096));
         CHECK(account.held() == b.cost());
         CHECK(budget.used() == b.cost());
-        put(b, std::string(5000, 'y')); // grows to 8 KiB: the 4 KiB block goes to the pool
+        REQUIRE(b.append(
+                std::string(5000, 'y'))); // grows to 8 KiB: the 4 KiB block goes to the pool
         CHECK(account.held() == MemoryBudget::cost(8192));
         CHECK(budget.used() == MemoryBudget::cost(8192) + MemoryBudget::cost(4096));
         CHECK(Buffer::pooledBytes() == 4096);
@@ -95,7 +87,7 @@ TEST_CASE("a buffer charges its blocks to its account and the heap's to the budg
         CHECK(account.held() == 0);
         // Parked in the pool, still counted: it is still the process's memory.
         CHECK(budget.used() == MemoryBudget::cost(8192) + MemoryBudget::cost(4096));
-        put(b, "again"); // from the pool: the budget does not grow
+        REQUIRE(b.append("again")); // from the pool: the budget does not grow
         CHECK(budget.used() == MemoryBudget::cost(8192) + MemoryBudget::cost(4096));
         CHECK(account.held() == MemoryBudget::cost(4096));
     }
@@ -134,9 +126,9 @@ TEST_CASE("a read the budget refuses gets no block, and nothing is allocated", "
 TEST_CASE("past 1 MiB a buffer grows by an eighth, not by doubling", "[memory][buffer]")
 {
     Buffer b;
-    put(b, std::string(1024 * 1024, 'a'));
+    REQUIRE(b.append(std::string(1024 * 1024, 'a')));
     CHECK(b.capacity() == 1024 * 1024);
-    put(b, "b");
+    REQUIRE(b.append("b"));
     CHECK(b.capacity() == 1024 * 1024 + 128 * 1024);
     CHECK(b.readable() == 1024 * 1024 + 1);
     CHECK(b.view().back() == 'b');

@@ -7,12 +7,25 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <vector>
 
+#include "common/unique_fd.h"
 #include "tests/catch.h"
 
 using namespace pisock;
 
 namespace {
+
+// The holders of a socket this process holds open meanwhile, found by its inode.
+std::vector<SocketHolder> holdersOfOwnSocket()
+{
+    const UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    REQUIRE(fd);
+    struct stat st {
+    };
+    REQUIRE(::fstat(fd.get(), &st) == 0);
+    return findHolders({ static_cast<unsigned long>(st.st_ino) });
+}
 
 // Real lines from a Linux 6.1 /proc/net/tcp and tcp6 (trailing columns shortened).
 constexpr const char *kTcp =
@@ -119,13 +132,7 @@ TEST_CASE("an address collides with the same port on an overlapping address", "[
 
 TEST_CASE("the process holding a socket is found by its inode", "[check]")
 {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    REQUIRE(fd >= 0);
-    struct stat st {
-    };
-    REQUIRE(::fstat(fd, &st) == 0);
-    const auto holders = findHolders({ static_cast<unsigned long>(st.st_ino) });
-    ::close(fd);
+    const auto holders = holdersOfOwnSocket();
     REQUIRE(holders.size() == 1);
     CHECK(holders[0].pid == ::getpid());
     std::string comm;
@@ -170,13 +177,7 @@ TEST_CASE("a process is the running daemon by its executable, never by its name"
 
 TEST_CASE("the holder found is this very process: same executable, same user", "[check]")
 {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    REQUIRE(fd >= 0);
-    struct stat st {
-    };
-    REQUIRE(::fstat(fd, &st) == 0);
-    const auto holders = findHolders({ static_cast<unsigned long>(st.st_ino) });
-    ::close(fd);
+    const auto holders = holdersOfOwnSocket();
     REQUIRE(holders.size() == 1);
     CHECK(holders[0].sameExecutable);
     CHECK(holders[0].uid == ::geteuid());
