@@ -279,9 +279,13 @@ const char *Connection::readInput(Wake wake) noexcept
     // A heavy connection is readable already: a new edge tells it nothing. It reads in its
     // place in the deferred rotation, so that the turn's bytes go round all the heavy ones.
     if (heavy_ && wake == Wake::Event) {
-        loop_.defer(*this);
+        loop_.deferHeavy(*this, EventLoop::Turn::Served);
         return nullptr;
     }
+    // Near the memory budget the heavy ones wait (for the tick that retries memory waiters):
+    // what is left of the budget goes to the clients that keep up.
+    if (heavy_ && readable_ == Readable::Yes && account_.budget() && account_.budget()->pressure())
+        return memoryShort();
     // This wakeup's bytes: from what all connections may read this loop turn, if limited.
     TurnBudget *turn = limits_.turn;
     std::size_t budget =
@@ -308,13 +312,11 @@ const char *Connection::readUpTo(std::size_t &budget, bool starved) noexcept
         if (stopping_ && owedInput_ == 0)
             return nullptr; // what came after the stop is not answered
         if (budget == 0) {
-            // Fairness: others get their turn first. Cut short, it is heavy from now on; given
-            // nothing at all this turn, it goes first in the next one.
+            // Fairness: others get their turn first. Cut short, it is heavy from now on: it
+            // reads after the light work of the next turn, first among the heavy ones if it
+            // was given nothing at all this turn.
             heavy_ = true;
-            if (starved)
-                loop_.deferFirst(*this);
-            else
-                loop_.defer(*this);
+            loop_.deferHeavy(*this, starved ? EventLoop::Turn::Waited : EventLoop::Turn::Served);
             return nullptr;
         }
         std::size_t room = limits_.maxInput > in_.readable() ? limits_.maxInput - in_.readable()

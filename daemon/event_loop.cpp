@@ -74,21 +74,21 @@ int EventLoop::add(int fd, IoHandler &handler, std::uint32_t events) noexcept
 
 void EventLoop::reserve(std::size_t n)
 {
-    deferred_.reserve(n);
-    deferredFirst_.reserve(n);
-    running_.reserve(n);
-    runningFirst_.reserve(n);
+    for (auto &list : deferred_)
+        list.reserve(n);
+    for (auto &list : running_)
+        list.reserve(n);
     retired_.reserve(n);
 }
 
 void EventLoop::defer(IoHandler &handler) noexcept
 {
-    deferTo(deferred_, handler);
+    deferTo(deferred_[0], handler);
 }
 
-void EventLoop::deferFirst(IoHandler &handler) noexcept
+void EventLoop::deferHeavy(IoHandler &handler, Turn turn) noexcept
 {
-    deferTo(deferredFirst_, handler);
+    deferTo(deferred_[turn == Turn::Waited ? 1 : 2], handler);
 }
 
 void EventLoop::deferTo(std::vector<IoHandler *> &list, IoHandler &handler) noexcept
@@ -107,10 +107,9 @@ void EventLoop::deferTo(std::vector<IoHandler *> &list, IoHandler &handler) noex
 void EventLoop::retire(std::unique_ptr<IoHandler> handler) noexcept
 {
     // A deferred handler must not be called after this batch destroys it.
-    if (handler->deferred_) {
-        std::erase(deferred_, handler.get());
-        std::erase(deferredFirst_, handler.get());
-    }
+    if (handler->deferred_)
+        for (auto &list : deferred_)
+            std::erase(list, handler.get());
     try {
         retired_.push_back(std::move(handler));
     } catch (const std::bad_alloc &) {
@@ -165,7 +164,7 @@ void EventLoop::updateTime() noexcept
 int EventLoop::runOnce(int timeoutMs) noexcept
 {
     const int n = ::epoll_wait(epoll_.get(), events_.data(), static_cast<int>(events_.size()),
-                               deferred_.empty() && deferredFirst_.empty() ? timeoutMs : 0);
+                               nothingDeferred() ? timeoutMs : 0);
     if (n < 0)
         return errno == EINTR ? 0 : -errno;
     updateTime();
@@ -181,19 +180,24 @@ int EventLoop::runOnce(int timeoutMs) noexcept
     }
 
     // Handlers deferred while running go to the next batch, after a non-blocking poll, so
-    // fresh events get their turn; those deferFirst() named come first.
-    runningFirst_.swap(deferredFirst_);
+    // fresh events get their turn.
     running_.swap(deferred_);
-    for (std::vector<IoHandler *> *list : { &runningFirst_, &running_ }) {
-        for (IoHandler *handler : *list) {
+    for (auto &list : running_) {
+        for (IoHandler *handler : list) {
             handler->deferred_ = false;
             handler->onResume();
         }
-        list->clear();
+        list.clear();
     }
 
     retired_.clear();
     return n;
+}
+
+bool EventLoop::nothingDeferred() const noexcept
+{
+    return std::all_of(deferred_.begin(), deferred_.end(),
+                       [](const auto &list) { return list.empty(); });
 }
 
 int EventLoop::run() noexcept

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -45,9 +46,12 @@ public:
     // loop then polls without blocking until no handler is deferred. The handler must stay
     // alive until then (retire it). Does not allocate within the room made by reserve().
     void defer(IoHandler &handler) noexcept;
-    // As defer(), but resumed before the handlers deferred by defer(): for one that waited a
-    // whole batch for work it was not given (fairness rotates through the waiting ones).
-    void deferFirst(IoHandler &handler) noexcept;
+    // As defer(), for a handler that takes turns with others of its kind (a connection the
+    // turn's byte budget cut short): resumed after every handler defer() named, so that the
+    // light work (replies, broadcast sends, memory waiters) comes first; among these, those
+    // that waited (were given nothing this batch) before those that were served.
+    enum class Turn { Waited, Served };
+    void deferHeavy(IoHandler &handler, Turn turn) noexcept;
     // Takes ownership of a closed handler and destroys it once no event of this batch can
     // reach it any more. Does not allocate within the room made by reserve().
     void retire(std::unique_ptr<IoHandler> handler) noexcept;
@@ -78,13 +82,14 @@ private:
     class FdCallback;
 
     void deferTo(std::vector<IoHandler *> &list, IoHandler &handler) noexcept;
+    [[nodiscard]] bool nothingDeferred() const noexcept;
 
     UniqueFd epoll_;
     std::vector<epoll_event> events_;
-    std::vector<IoHandler *> deferred_;
-    std::vector<IoHandler *> deferredFirst_; // deferFirst(): resumed before deferred_
-    std::vector<IoHandler *> running_; // deferred handlers of the batch being run
-    std::vector<IoHandler *> runningFirst_; // and those deferFirst() named, run before them
+    // The deferred handlers, in the order they are resumed: defer()'s, then deferHeavy()'s
+    // that waited, then those served; and the same lists of the batch being run.
+    std::array<std::vector<IoHandler *>, 3> deferred_;
+    std::array<std::vector<IoHandler *>, 3> running_;
     std::vector<std::unique_ptr<IoHandler>> retired_;
     std::unique_ptr<FdCallback> signals_;
     std::unique_ptr<FdCallback> ticker_;

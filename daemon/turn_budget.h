@@ -14,7 +14,7 @@ namespace pisock {
 // (a connection the budget has not cut short since it last emptied its socket) gets at least
 // kFloor, so a small message is read at once whoever came first, and more while the turn's
 // bytes last. A heavy one (cut short before, and still behind) gets only what the turn has
-// left, possibly nothing: it waits in the loop's deferred rotation (EventLoop::deferFirst()),
+// left, possibly nothing: it waits in the loop's deferred rotation (EventLoop::deferHeavy()),
 // so a thousand of them cost a turn no more than perTurn bytes.
 class TurnBudget
 {

@@ -88,7 +88,9 @@ TEST_CASE("a deferred handler is resumed once after the batch, without blocking"
     CHECK(r.resumes == 2);
 }
 
-TEST_CASE("handlers named by deferFirst() are resumed before the others, each once", "[loop]")
+TEST_CASE("deferred handlers resume in order: defer()'s, then the heavy that waited, then "
+          "the heavy served; each once",
+          "[loop]")
 {
     EventLoop loop;
     std::vector<int> order;
@@ -98,14 +100,15 @@ TEST_CASE("handlers named by deferFirst() are resumed before the others, each on
         Named(std::vector<int> &o, int n) : order(o), name(n) {}
         void onIo(std::uint32_t) noexcept override {}
         void onResume() noexcept override { order.push_back(name); }
-    } a(order, 1), b(order, 2), c(order, 3);
-    loop.defer(a);
-    loop.deferFirst(b);
-    loop.defer(c);
-    loop.deferFirst(c); // already deferred: stays where it is
-    loop.deferFirst(b);
+    } served(order, 1), waited(order, 2), light(order, 3), again(order, 4);
+    loop.deferHeavy(served, EventLoop::Turn::Served);
+    loop.deferHeavy(waited, EventLoop::Turn::Waited);
+    loop.defer(light);
+    loop.deferHeavy(again, EventLoop::Turn::Served);
+    loop.defer(again); // already deferred: stays where it is
+    loop.deferHeavy(waited, EventLoop::Turn::Served);
     CHECK(loop.runOnce(-1) == 0);
-    CHECK(order == std::vector<int>{ 2, 1, 3 });
+    CHECK(order == std::vector<int>{ 3, 2, 1, 4 });
 }
 
 TEST_CASE("a handler deferred while resumed runs in the next batch, not this one", "[loop]")
@@ -119,10 +122,10 @@ TEST_CASE("a handler deferred while resumed runs in the next batch, not this one
         void onResume() noexcept override
         {
             ++resumes;
-            loop.deferFirst(*this); // waiting still: first again next batch
+            loop.deferHeavy(*this, EventLoop::Turn::Waited); // waiting still: next batch
         }
     } again(loop);
-    loop.deferFirst(again);
+    loop.deferHeavy(again, EventLoop::Turn::Waited);
     loop.runOnce(-1);
     CHECK(again.resumes == 1);
     loop.runOnce(-1); // does not block: it is deferred
