@@ -133,7 +133,7 @@ private:
     // The parts of the I/O path: each returns why the connection must close, nullptr if not.
     [[nodiscard]] const char *step(Wake wake) noexcept;
     [[nodiscard]] const char *readInput(Wake wake) noexcept;
-    // starved: the turn gave this wakeup nothing (it goes first in the next one).
+    // starved: the turn gave this wakeup nothing (first among the heavy ones next turn).
     [[nodiscard]] const char *readUpTo(std::size_t &budget, bool starved) noexcept;
     IoResult readOnce(std::size_t want, std::size_t &asked, std::size_t &got) noexcept;
     [[nodiscard]] const char *runService() noexcept;
