@@ -384,7 +384,7 @@ int runCheck(const CommandLine &cmd, const Settings &settings)
     else
         std::printf("pisockd: no configuration file at %s, built-in defaults\n", path.c_str());
     int problems = 0;
-    for (const auto &plan : listenPlan(settings.listen)) {
+    for (const auto &plan : listenPlan(settings.listen, settings.reusePort)) {
         const Finding f = tryListen(plan);
         std::fprintf(f.problem ? stderr : stdout, "pisockd: %s\n", escapeText(f.sentence).c_str());
         problems += f.problem ? 1 : 0;

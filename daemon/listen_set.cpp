@@ -29,11 +29,12 @@ bool isListeningStream(int fd) noexcept
 
 } // namespace
 
-std::vector<ListenPlan> listenPlan(const std::vector<Endpoint> &endpoints)
+std::vector<ListenPlan> listenPlan(const std::vector<Endpoint> &endpoints, bool reusePort)
 {
     std::vector<ListenPlan> plan;
     if (endpoints.empty()) {
-        plan.push_back({ Endpoint{ Endpoint::Kind::Inet, "::", kDefaultPort, {} }, true, true });
+        plan.push_back({ Endpoint{ Endpoint::Kind::Inet, "::", kDefaultPort, {} }, true, true,
+                         reusePort });
         return plan;
     }
     for (const auto &ep : endpoints) {
@@ -43,7 +44,7 @@ std::vector<ListenPlan> listenPlan(const std::vector<Endpoint> &endpoints)
                     return o.kind == Endpoint::Kind::Inet && o.port == ep.port &&
                            o.host == "0.0.0.0";
                 });
-        plan.push_back({ ep, !v4AnyToo, false });
+        plan.push_back({ ep, !v4AnyToo, false, reusePort });
     }
     return plan;
 }
@@ -99,13 +100,14 @@ UniqueFd openPlanned(const ListenPlan &plan, bool &ipv4Only)
 {
     ipv4Only = false;
     try {
-        return openListenSocket(plan.endpoint, plan.dualStack);
+        return openListenSocket(plan.endpoint, plan.dualStack, plan.reusePort);
     } catch (const std::system_error &e) {
         if (!plan.fallbackToIpv4 || e.code().value() != EAFNOSUPPORT)
             throw;
     }
     ipv4Only = true;
-    return openListenSocket(Endpoint{ Endpoint::Kind::Inet, "0.0.0.0", plan.endpoint.port, {} });
+    return openListenSocket(Endpoint{ Endpoint::Kind::Inet, "0.0.0.0", plan.endpoint.port, {} },
+                            true, plan.reusePort);
 }
 
 ListenSet::Entry ListenSet::openOne(const ListenPlan &plan)
@@ -123,13 +125,13 @@ ListenSet::Entry ListenSet::openOne(const ListenPlan &plan)
 
 void ListenSet::open(const std::vector<Endpoint> &endpoints)
 {
-    for (const auto &plan : listenPlan(endpoints))
+    for (const auto &plan : listenPlan(endpoints, reusePort_))
         start(openOne(plan), {});
 }
 
 void ListenSet::update(const std::vector<Endpoint> &endpoints)
 {
-    const std::vector<ListenPlan> plan = listenPlan(endpoints);
+    const std::vector<ListenPlan> plan = listenPlan(endpoints, reusePort_);
     auto has = [this](const std::string &key) {
         return std::any_of(entries_.begin(), entries_.end(),
                            [&](const Entry &e) { return e.key == key; });

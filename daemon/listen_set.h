@@ -17,10 +17,11 @@ struct ListenPlan {
     Endpoint endpoint;
     bool dualStack = true; // "[::]:P" takes IPv4 too, unless "0.0.0.0:P" is listed as well
     bool fallbackToIpv4 = false; // the default address: IPv4 only where IPv6 is disabled
+    bool reusePort = false; // SO_REUSEPORT (TCP): instances of pisockd@.service share the port
 };
 
 // What --listen asks for: [::]:8888 when the list is empty.
-std::vector<ListenPlan> listenPlan(const std::vector<Endpoint> &endpoints);
+std::vector<ListenPlan> listenPlan(const std::vector<Endpoint> &endpoints, bool reusePort = false);
 
 // Opens the listening socket plan asks for. A Pi with IPv6 disabled (EAFNOSUPPORT) gets
 // "0.0.0.0" on the same port for the default address, and ipv4Only says so. Throws
@@ -42,6 +43,8 @@ public:
     // names ("" when unnamed). Throws std::system_error for one that is not a listening stream
     // socket.
     void adopt(int first, const std::vector<std::string> &names);
+    // SO_REUSEPORT on the TCP sockets opened from now on (--reuse-port).
+    void setReusePort(bool on) noexcept { reusePort_ = on; }
     // Opens every address; throws std::system_error naming the one that failed.
     void open(const std::vector<Endpoint> &endpoints);
     // Reload: opens the addresses that are new, then closes those no longer listed; clients
@@ -74,6 +77,7 @@ private:
     SpareFd &spare_;
     std::vector<Entry> entries_;
     bool activated_ = false;
+    bool reusePort_ = false;
 };
 
 } // namespace pisock

@@ -82,7 +82,7 @@ UniqueFd openUnix(const Endpoint &endpoint)
 
 } // namespace
 
-UniqueFd openListenSocket(const Endpoint &endpoint, bool dualStack)
+UniqueFd openListenSocket(const Endpoint &endpoint, bool dualStack, bool reusePort)
 {
     UniqueFd fd;
     if (endpoint.kind == Endpoint::Kind::Unix) {
@@ -106,6 +106,8 @@ UniqueFd openListenSocket(const Endpoint &endpoint, bool dualStack)
             fail(errno, endpoint, "create a socket for");
         int one = 1;
         ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (reusePort && ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
+            fail(errno, endpoint, "set SO_REUSEPORT on");
         if (res->ai_family == AF_INET6) {
             // "[::]" takes IPv4 too unless told otherwise; a specific IPv6 address never does.
             const bool any = IN6_IS_ADDR_UNSPECIFIED(
@@ -147,7 +149,9 @@ Listener::~Listener()
 
 void Listener::start()
 {
-    if (int err = loop_.add(fd_.get(), *this, EPOLLIN); err < 0)
+    // EPOLLEXCLUSIVE: a socket shared by several processes (one socket unit passed to
+    // instances) wakes one of them per client, not all (the thundering herd).
+    if (int err = loop_.add(fd_.get(), *this, EPOLLIN | EPOLLEXCLUSIVE); err < 0)
         throw std::system_error(-err, std::system_category(), "epoll_ctl(" + address_ + ")");
 }
 

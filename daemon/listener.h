@@ -24,8 +24,10 @@ protected:
 };
 
 // Opens a listening socket for an endpoint: non-blocking, CLOEXEC, SO_REUSEADDR, dual-stack
-// for "[::]" unless dualStack is false. Throws std::system_error naming the address.
-UniqueFd openListenSocket(const Endpoint &endpoint, bool dualStack = true);
+// for "[::]" unless dualStack is false, SO_REUSEPORT (TCP) with reusePort: then processes of
+// the same user may bind the same port, and the kernel gives each new client to one of them.
+// Throws std::system_error naming the address.
+UniqueFd openListenSocket(const Endpoint &endpoint, bool dualStack = true, bool reusePort = false);
 // The address a listening socket is bound to, as text ("127.0.0.1:41234", "unix:/path").
 std::string boundAddress(int fd);
 

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "options.h"
 #include "server.h"
+#include "stats_client.h"
 
 namespace pisock {
 
@@ -28,6 +29,8 @@ int run(int argc, char **argv)
     if (cmd.exitNow)
         return kExitOk;
     Settings settings = loadSettings(cmd);
+    if (cmd.stats)
+        return runStats(settings, cmd.json);
     log::init();
     log::setLevel(settings.logLevel);
     if (cmd.check)

@@ -172,6 +172,25 @@ Apply textSetter(std::string Settings::*field, std::size_t maxSize)
     };
 }
 
+// An absolute file path, or "none" (or nothing) for none.
+Apply pathSetter(std::string Settings::*field)
+{
+    return [=](Settings &s, std::string_view v) -> std::string {
+        if (v.empty() || v == "none") {
+            (s.*field).clear();
+            return {};
+        }
+        if (v.front() != '/')
+            return fmt::format("'{}' is not an absolute path (or none)", v);
+        if (v.find('\n') != std::string_view::npos || v.find('\0') != std::string_view::npos)
+            return "must not contain a newline or a NUL byte";
+        if (v.size() > 100) // sockaddr_un holds 108 bytes
+            return "longer than 100 bytes";
+        s.*field = v;
+        return {};
+    };
+}
+
 // Repeatable: each value is parsed by parse(text, error) and added to the list.
 template<class T>
 Apply listAdder(std::vector<T> Settings::*field,
@@ -255,6 +274,18 @@ const std::vector<OptionDef> &optionDefs()
           listAdder(&Settings::allow, parseCidr, false), true },
         { "deny", "CIDR", "refuse these networks, repeatable; wins over --allow",
           listAdder(&Settings::deny, parseCidr, false), true },
+        { "control-socket", "PATH",
+          "unix socket where pisockd --stats asks for the live stats, mode 0660; none: no "
+          "socket (default /run/pisockd/control.sock)",
+          pathSetter(&Settings::controlSocket) },
+        { "metrics-file", "PATH",
+          "write the stats in Prometheus text format to this file every 15 s, for "
+          "node_exporter's textfile collector (default: none)",
+          pathSetter(&Settings::metricsFile) },
+        { "reuse-port", "yes|no",
+          "SO_REUSEPORT on TCP listeners, so that several instances (pisockd@.service) share "
+          "a port; the kernel spreads the clients (default no)",
+          oneOf(&Settings::reusePort, { { "yes", true }, { "no", false } }) },
     };
     return defs;
 }
@@ -278,6 +309,10 @@ void buildApp(CLI::App &app, CommandLine &cmd, std::vector<CliOption> &options)
     app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     app.add_flag("--check", cmd.check,
                  "check the configuration and the listen addresses, then exit");
+    auto *stats = app.add_flag("--stats", cmd.stats,
+                               "print the running daemon's live stats (from its control-socket), "
+                               "then exit");
+    app.add_flag("--json", cmd.json, "with --stats: one JSON object instead of text")->needs(stats);
     app.add_option("--config", cmd.configPath,
                    "configuration file (default " + std::string(kDefaultConfig) + ")")
             ->type_name("FILE");

@@ -31,6 +31,8 @@ struct CommandLine {
     std::string configPath = kDefaultConfig;
     bool configGiven = false; // --config: a missing file is an error, not the defaults
     bool check = false;
+    bool stats = false; // --stats: ask the running daemon, print, exit
+    bool json = false; // --stats --json
     bool exitNow = false; // --help or --version printed
 };
 

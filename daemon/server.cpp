@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <ctime>
 #include <malloc.h>
 #include <optional>
 #include <signal.h>
@@ -88,7 +89,9 @@ bool sameEndpoints(const std::vector<Endpoint> &a, const std::vector<Endpoint> &
 Server::Server(EventLoop &loop, CommandLine cmd, Settings settings)
     : loop_(loop), cmd_(std::move(cmd)), settings_(std::move(settings)), hub_(broadcast_),
       listeners_(loop, *this, spareFd_), notifier_(notifySystemd, watchdogUsec()),
-      refusals_(loop, limits_.lingerMs)
+      refusals_(loop, limits_.lingerMs),
+      control_(loop, [this](std::string_view command) { return answerControl(command); }),
+      startedMs_(loop.now()), startedUnix_(static_cast<std::int64_t>(std::time(nullptr)))
 {
     reply_.framingHint = &framingHint_;
     applySettings();
@@ -137,6 +140,7 @@ void Server::checkFdLimit() noexcept
 void Server::open()
 {
     checkFdLimit();
+    openControl();
     // Socket activation: systemd's sockets replace --listen (sd_listen_fds(3)).
     char **names = nullptr;
     const int passed = ::sd_listen_fds_with_names(1, &names);
@@ -146,6 +150,7 @@ void Server::open()
     if (named.size() != static_cast<std::size_t>(passed))
         throw std::bad_alloc();
     if (passed == 0) {
+        listeners_.setReusePort(settings_.reusePort);
         listeners_.open(settings_.listen);
         return;
     }
@@ -276,6 +281,9 @@ void Server::onClosed(Connection &connection) noexcept
     } catch (const std::bad_alloc &) {
     }
     messages_ += connection.messages();
+    droppedClosed_ += dropped;
+    bytesInClosed_ += connection.bytesIn();
+    bytesOutClosed_ += connection.bytesOut();
     if (connection.outOfMemory()) {
         ++oomClosed_;
         if (oomLog_.allow(loop_.now()))
@@ -366,6 +374,7 @@ void Server::onTick() noexcept
             it->second->checkLinger(now);
     }
     refusals_.expire(now);
+    control_.expire(now);
     closeIdle(now);
     tendMemory(now);
     hintRawFraming(now);
@@ -375,6 +384,7 @@ void Server::onTick() noexcept
     if (stopping_ && now >= stopDeadline_)
         closeAll("shutdown timeout");
     updateStatus();
+    writeMetrics(now, false);
     notifier_.tick(now);
     log::flushSuppressed();
 }
@@ -385,8 +395,10 @@ void Server::closeIdle(std::uint64_t now) noexcept
         return;
     // Only the least recently active are looked at: the cost does not grow with the number of
     // connections.
-    while (auto *node = idle_.popExpired(now, settings_.idleTimeoutSec * 1000ull))
+    while (auto *node = idle_.popExpired(now, settings_.idleTimeoutSec * 1000ull)) {
+        ++timedOut_;
         static_cast<Connection *>(node)->abort("idle timeout");
+    }
 }
 
 // A client that sent its first bytes and no newline about a second ago, and still waits: in
@@ -481,6 +493,12 @@ void Server::reload() noexcept
             next.mode = settings_.mode;
             next.framing = settings_.framing;
         }
+        if (next.controlSocket != settings_.controlSocket ||
+            next.reusePort != settings_.reusePort) {
+            notes += "; control-socket and reuse-port apply after a restart";
+            next.controlSocket = settings_.controlSocket;
+            next.reusePort = settings_.reusePort;
+        }
         if (listeners_.activated()) {
             if (!sameEndpoints(next.listen, settings_.listen))
                 log::notice("listen addresses not changed: systemd passed the sockets, change "
@@ -515,6 +533,7 @@ int Server::run()
         log::error("event loop failed: {}", errnoText(-err));
         return kExitSoftware;
     }
+    writeMetrics(loop_.now(), true); // the last figures, for the scrape after the stop
     log::info("stopped after serving {}", plural(served_, "client"));
     return kExitOk;
 }

@@ -10,6 +10,7 @@
 #include "common/memory_budget.h"
 #include "common/unique_fd.h"
 #include "connection.h"
+#include "control.h"
 #include "event_loop.h"
 #include "framing_hint.h"
 #include "idle_list.h"
@@ -22,6 +23,7 @@
 #include "refusal.h"
 #include "services.h"
 #include "settings.h"
+#include "stats.h"
 #include "turn_budget.h"
 
 namespace pisock {
@@ -60,6 +62,8 @@ public:
 
     [[nodiscard]] std::size_t connectionCount() const noexcept { return connections_.size(); }
     [[nodiscard]] const MemoryBudget &memory() const noexcept { return memory_; }
+    // The live stats (server_stats.cpp): what the control socket and the metrics file show.
+    [[nodiscard]] StatsSnapshot snapshot() const;
 
 private:
     void applySettings() noexcept;
@@ -77,6 +81,10 @@ private:
     void closeAll(const char *reason) noexcept;
     void updateStatus() noexcept;
     std::unique_ptr<Service> makeService(const std::string &peer, std::uint64_t id);
+    // The control socket and the metrics file (server_stats.cpp).
+    void openControl() noexcept;
+    [[nodiscard]] std::string answerControl(std::string_view command) const;
+    void writeMetrics(std::uint64_t now, bool force) noexcept;
 
     EventLoop &loop_;
     CommandLine cmd_;
@@ -98,9 +106,17 @@ private:
     std::unordered_map<PeerHost, std::size_t, PeerHostHash> perHost_; // connections per host
     std::vector<std::uint64_t> memoryWaiters_; // ids of connections waiting for memory
     std::deque<std::pair<std::uint64_t, std::uint64_t>> lingering_; // (deadline, id), in order
+    ControlSocket control_; // `pisockd --stats` asks here
     std::uint64_t nextId_ = 1;
+    std::uint64_t startedMs_ = 0; // monotonic
+    std::int64_t startedUnix_ = 0; // wall clock, for the stats
+    std::uint64_t lastMetricsMs_ = 0;
     std::uint64_t served_ = 0;
     std::uint64_t messages_ = 0; // of closed connections
+    std::uint64_t droppedClosed_ = 0; // broadcast messages lost, of closed connections
+    std::uint64_t bytesInClosed_ = 0;
+    std::uint64_t bytesOutClosed_ = 0;
+    std::uint64_t timedOut_ = 0; // closed by the idle timeout
     std::uint64_t busyRefused_ = 0;
     std::uint64_t denied_ = 0;
     std::uint64_t stopDeadline_ = 0;
@@ -108,6 +124,7 @@ private:
     std::size_t usedSinceTrim_ = 0; // the most the budget counted since the heap was trimmed
     std::uint64_t oomClosed_ = 0;
     log::Throttle busyLog_, denyLog_, oomLog_, fdLog_; // once a second each
+    bool metricsFailed_ = false; // the last write of the metrics file failed (logged once)
     bool pressureLogged_ = false;
     bool stopping_ = false;
 };

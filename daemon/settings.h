@@ -17,6 +17,9 @@ enum class Mode { Reply, Echo, Broadcast };
 // Broadcast mode: what happens to a client past its output high-water mark.
 enum class SlowClient { Drop, Disconnect };
 
+// Where `pisockd --stats` finds the daemon: the unit's RuntimeDirectory.
+inline constexpr const char *kDefaultControlSocket = "/run/pisockd/control.sock";
+
 // Everything the options and the configuration file decide. Plain values: copied freely.
 struct Settings {
     Mode mode = Mode::Reply;
@@ -37,6 +40,9 @@ struct Settings {
     std::vector<Cidr> allow; // empty: every peer not denied
     std::vector<Cidr> deny; // wins over allow
     SlowClient slowClient = SlowClient::Drop;
+    std::string controlSocket = kDefaultControlSocket; // "": none
+    std::string metricsFile; // Prometheus text, rewritten every 15 s; "": none
+    bool reusePort = false; // SO_REUSEPORT: instances share the port (pisockd@.service)
     bool fromFile = false; // a configuration file was read: a reload needs one too
 };
 
