@@ -20,7 +20,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 out=${PISOCK_TEST_OUT:-$repo/build/packages}
 suites=${PISOCK_TEST_SUITES:-bookworm trixie}
 arches=${PISOCK_TEST_ARCHES:-amd64}
-kCasesPerSuite=19 # every case below, for reporting skips
+kCasesPerSuite=21 # every case below, for reporting skips
 trap poweroff_container EXIT
 trap 'exit 1' INT TERM
 
@@ -176,7 +176,7 @@ check_security() {
 }
 
 check_verify() {
-    container_exec systemd-analyze verify --man=no pisockd.service pisockd.socket
+    container_exec systemd-analyze verify --man=no pisockd.service pisockd.socket pisockd@1.service
 }
 
 # systemd records each WATCHDOG=1 it receives: with a 2 s watchdog, a ping every second.
@@ -194,6 +194,40 @@ check_watchdog() {
     container_exec sh -c 'rm -r /run/systemd/system/pisockd.service.d &&
         systemctl daemon-reload && systemctl restart pisockd' || return 1
     return $rc
+}
+
+# The live stats of the packaged service, from its control socket under /run/pisockd: root
+# reads them, another user is refused.
+check_stats() {
+    local text mode uid rc
+    text=$(container_exec pisockd --stats) || { echo "pisockd --stats failed: $text"; return 1; }
+    [[ $text == *"mode: reply, line framing"* && $text =~ totals:\ [1-9][0-9]*\ served ]] ||
+        { echo "got: $text"; return 1; }
+    # Mode 0660, owned by the service's (dynamic) user.
+    mode=$(container_exec stat -c '%a %u' /run/pisockd/control.sock)
+    uid=$(container_exec stat -c %u "/proc/$(unit_prop pisockd.service MainPID)")
+    [ "$mode" = "660 $uid" ] || { echo "control socket is '$mode', not '660 $uid'"; return 1; }
+    container_exec setpriv --reuid=65534 --regid=65534 --clear-groups pisockd --stats >/dev/null 2>&1
+    rc=$?
+    [ $rc -eq 77 ] || { echo "another user's pisockd --stats exited $rc, not 77"; return 1; }
+    echo "        $(printf '%s\n' "$text" | sed -n 2,4p | paste -sd';')"
+}
+
+# Two instances of pisockd@.service share port 8888 (reuse-port): both serve, each answers
+# pisockd --stats on its own control socket. Enabled, so that purge must remove their links.
+check_instances() {
+    container_exec systemctl enable --now pisockd@1.service pisockd@2.service >/dev/null 2>&1 ||
+        return 1
+    wait_state pisockd@1.service active 10 && wait_state pisockd@2.service active 10 || return 1
+    local i a b served='s/.*"served":\([0-9]*\).*/\1/p'
+    for i in $(seq 40); do
+        check_hello >/dev/null || { echo "hello $i: no reply"; return 1; }
+    done
+    a=$(container_exec pisockd --stats --json --control-socket /run/pisockd/1/control.sock | sed -n "$served")
+    b=$(container_exec pisockd --stats --json --control-socket /run/pisockd/2/control.sock | sed -n "$served")
+    echo "        of 40 clients, pisockd@1 served ${a:-?}, pisockd@2 ${b:-?}"
+    [ "${a:-0}" -gt 0 ] && [ "${b:-0}" -gt 0 ] && [ $((a + b)) -eq 40 ] || return 1
+    container_exec systemctl stop pisockd@1.service pisockd@2.service
 }
 
 check_stop() {
@@ -360,7 +394,10 @@ test_suite() { # SUITE
     check "$suite: systemd-analyze security rates pisockd.service at most 2.0" check_security
     check "$suite: systemd-analyze verify accepts the units" check_verify
     check "$suite: pisockd feeds the watchdog" check_watchdog
+    check "$suite: pisockd --stats shows the service's live stats to root only" check_stats
     check "$suite: systemctl stop is clean" check_stop
+    check "$suite: two instances of pisockd@.service share port 8888 and both serve" \
+        check_instances
     check "$suite: switching to pisockd.socket activates pisockd on the first client" \
         check_socket_activation
     check "$suite: the socket-activated daemon logs the socket's name" check_socket_named
