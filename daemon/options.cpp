@@ -217,9 +217,9 @@ void clearList(Settings &s, std::string_view name)
         s.deny.clear();
 }
 
-const std::vector<OptionDef> &optionDefs()
+std::vector<OptionDef> coreOptionDefs()
 {
-    static const std::vector<OptionDef> defs = {
+    return {
         { "mode", "reply|echo|broadcast",
           "reply: answer each message with the prefix; echo: return every byte; broadcast: "
           "send each message to every other client",
@@ -274,6 +274,13 @@ const std::vector<OptionDef> &optionDefs()
           listAdder(&Settings::allow, parseCidr, false), true },
         { "deny", "CIDR", "refuse these networks, repeatable; wins over --allow",
           listAdder(&Settings::deny, parseCidr, false), true },
+    };
+}
+
+// The live stats and instances sharing a port: after the others in --help.
+std::vector<OptionDef> statsOptionDefs()
+{
+    return {
         { "control-socket", "PATH",
           "unix socket where pisockd --stats asks for the live stats, mode 0660; none: no "
           "socket (default /run/pisockd/control.sock)",
@@ -287,6 +294,16 @@ const std::vector<OptionDef> &optionDefs()
           "a port; the kernel spreads the clients (default no)",
           oneOf(&Settings::reusePort, { { "yes", true }, { "no", false } }) },
     };
+}
+
+const std::vector<OptionDef> &optionDefs()
+{
+    static const std::vector<OptionDef> defs = [] {
+        std::vector<OptionDef> all = coreOptionDefs();
+        for (OptionDef &def : statsOptionDefs())
+            all.push_back(std::move(def));
+        return all;
+    }();
     return defs;
 }
 
