@@ -200,6 +200,7 @@ check_watchdog() {
 # reads them, another user is refused.
 check_stats() {
     local text mode uid rc
+    check_hello >/dev/null || { echo "no reply to hello"; return 1; } # one client served since the restart above
     text=$(container_exec pisockd --stats) || { echo "pisockd --stats failed: $text"; return 1; }
     [[ $text == *"mode: reply, line framing"* && $text =~ totals:\ [1-9][0-9]*\ served ]] ||
         { echo "got: $text"; return 1; }
