@@ -105,3 +105,25 @@ TEST_CASE("the server stopped under the prompt: a non-zero status, the reason if
     CHECK(readFile(dir.path() + "/state/pisock/history").find("half\\040typed") !=
           std::string::npos);
 }
+
+TEST_CASE("the idle timeout at the prompt is not a clean end: a non-zero status and the reason "
+          "if the server gave one",
+          "[e2e][client][status][terminal]")
+{
+    Daemon d({ "--idle-timeout", "1" });
+    TempDir dir;
+    PtyProcess t({ clientPath(), "127.0.0.1", std::to_string(d.port()) },
+                 { "XDG_STATE_HOME=" + dir.path() + "/state", "HOME=" + dir.path() });
+    REQUIRE(t.waitFor("> "));
+    const int status = t.wait(20s);
+    if (t.output().find("error: idle timeout") != std::string::npos) {
+        CHECK(status == 6);
+        CHECK(t.output().find(
+                      "pisock: the server closed the connection: error: idle timeout (1 s)") !=
+              std::string::npos);
+    } else {
+        CHECK(status == 4);
+        CHECK(t.output().find("pisock: the server closed the connection") != std::string::npos);
+    }
+    CHECK(d.waitForLog("idle timeout"));
+}
