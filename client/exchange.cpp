@@ -245,11 +245,9 @@ void Exchange::complete()
 
 void Exchange::onServerClosed()
 {
-    if (reason_) {
-        const std::string reason = std::exchange(*reason_, {});
-        reason_.reset();
+    if (const auto reason = std::exchange(reason_, std::nullopt)) {
         fail(kStatusServerError,
-             trf("the server closed the connection: {reason}", fmt::arg("reason", reason)));
+             trf("the server closed the connection: {reason}", fmt::arg("reason", *reason)));
         return;
     }
     if (!codec_) {
@@ -315,11 +313,8 @@ int Exchange::pollTimeoutMs(Clock::time_point now) const
 // A close reason followed by anything but the close is shown as the server sent it.
 void Exchange::releaseReason()
 {
-    if (!reason_)
-        return;
-    const std::string line = std::exchange(*reason_, {});
-    reason_.reset();
-    sink_.warning(trf("the server sent: {line}", fmt::arg("line", line)));
+    if (const auto line = std::exchange(reason_, std::nullopt))
+        sink_.warning(trf("the server sent: {line}", fmt::arg("line", *line)));
 }
 
 void Exchange::fail(int status, std::string reason)
