@@ -122,9 +122,9 @@ TEST_CASE("pisockd --help: one value name per option, no '...', defaults, 80 col
         CHECK(line.size() <= 80);
         start = end == std::string::npos ? r.out.size() : end + 1;
     }
-    for (const char *text : { "--listen ADDR", "[::]:8888)", "(default reply)", "(default line)",
-                              "(default 5m)", "(default 64K)", "Exit status:",
-                              "64  bad command line", "78  bad configuration file",
-                              "250ms, 30s, 5m, 1h" })
+    for (const char *text :
+         { "--listen ADDR", "[::]:8888)", "(default reply)", "(default line)", "(default 5m)",
+           "(default 64K)", "Exit status:", "64  bad command line", "78  bad configuration file",
+           "250ms, 30s, 5m, 1h" })
         CHECK(r.out.find(text) != std::string::npos);
 }
