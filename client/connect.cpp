@@ -10,6 +10,7 @@
 #include <sys/un.h>
 
 #include "i18n.h"
+#include "mdns_hint.h"
 #include "options.h"
 
 namespace pisock {
@@ -80,6 +81,10 @@ std::optional<std::vector<SocketAddress>> resolve(const Endpoint &endpoint, int 
                                                   : "cannot resolve '{host}': {reason}";
         failure = { kStatusNetwork,
                     trf(format, fmt::arg("host", endpoint.host), fmt::arg("reason", why)) };
+        if (const auto hint = rc == EAI_NONAME || rc == EAI_NODATA || rc == EAI_AGAIN
+                                      ? mdnsHint(endpoint.host)
+                                      : std::nullopt)
+            failure.reason += "; " + *hint;
         return std::nullopt;
     }
     std::vector<SocketAddress> addresses;

@@ -3,10 +3,12 @@
 #include <cerrno>
 #include <poll.h>
 #include <sys/socket.h>
+#include <utility>
 
 #include "common/units.h"
 #include "i18n.h"
 #include "options.h"
+#include "server_line.h"
 
 namespace pisock {
 
@@ -34,6 +36,7 @@ void Exchange::send(std::string_view message)
     }
     if (state_ != State::Running || finishing_ || sendFailed_)
         return;
+    quitSent_ = message == "quit" || message == "exit";
     if (codec_->framing() == Framing::Raw) {
         if (message.empty())
             return; // zero bytes never reach the server, so no reply would ever come
@@ -183,9 +186,18 @@ void Exchange::decode(Clock::time_point now)
 
 void Exchange::deliver(std::optional<std::string_view> text, Clock::time_point now)
 {
+    const ServerLine kind = text ? classifyServerLine(*text) : ServerLine::Plain;
+    releaseReason(); // a line came after it: it did not announce the end
+    if (kind == ServerLine::CloseReason) {
+        reason_ = std::string(*text); // not a reply: the server says why it is about to close
+        return;
+    }
+    ++linesReceived_;
     if (outstanding_ > 0) {
         --outstanding_;
         ++replies_;
+        if (kind == ServerLine::Error && ++errorReplies_ == 1)
+            firstErrorReply_ = *text;
     }
     if (text)
         sink_.reply(*text);
@@ -212,24 +224,54 @@ void Exchange::update()
         ::shutdown(socket_.get(), SHUT_WR); // the server sees EOF after our last byte
         shutDown_ = true;
     }
-    if (!counting()) {
-        if (peerEof_)
-            state_ = State::Done;
-        return;
-    }
-    if (finishing_ && allSent && outstanding_ == 0) {
+    if (counting() && finishing_ && allSent && outstanding_ == 0)
+        complete();
+    else if (peerEof_)
+        onServerClosed();
+}
+
+// Every reply is in: done, unless some of them were error lines.
+void Exchange::complete()
+{
+    releaseReason();
+    if (errorReplies_ == 0) {
         state_ = State::Done;
         return;
     }
-    if (peerEof_) {
-        const std::size_t unsent = waiting_.size();
-        if (outstanding_ + unsent == 0 && !finishing_)
-            fail(kStatusClosedEarly, tr("the server closed the connection"));
-        else
-            fail(kStatusClosedEarly,
-                 trf("the server closed the connection after {replies} of {messages} replies",
-                     fmt::arg("replies", replies_), fmt::arg("messages", sent_ + unsent)));
+    fail(kStatusServerError, trf("the server refused {errors} of {messages} messages: {line}",
+                                 fmt::arg("errors", errorReplies_), fmt::arg("messages", replies_),
+                                 fmt::arg("line", firstErrorReply_)));
+}
+
+void Exchange::onServerClosed()
+{
+    if (const auto reason = std::exchange(reason_, std::nullopt)) {
+        fail(kStatusServerError,
+             trf("the server closed the connection: {reason}", fmt::arg("reason", *reason)));
+        return;
     }
+    if (!codec_) {
+        state_ = State::Done; // a byte stream ends when the server closes
+        return;
+    }
+    const std::size_t unsent = waiting_.size();
+    const std::size_t owed = counting() ? outstanding_ + unsent : 0;
+    // Asked for: quit or exit sent, or (without replies) the end of input half-closed.
+    const bool asked = quitSent_ || (finishing_ && !counting());
+    if (owed == 0 && asked)
+        complete();
+    else if (owed == 0)
+        fail(kStatusClosedEarly, tr("the server closed the connection"));
+    else if (linesReceived_ == 0)
+        fail(kStatusClosedEarly,
+             trf("the server closed the connection without answering any of {messages} "
+                 "messages; a broadcast server answers nothing: add --no-replies, or use "
+                 "--listen-only to only listen",
+                 fmt::arg("messages", sent_ + unsent)));
+    else
+        fail(kStatusClosedEarly,
+             trf("the server closed the connection after {replies} of {messages} replies",
+                 fmt::arg("replies", replies_), fmt::arg("messages", sent_ + unsent)));
 }
 
 std::optional<Clock::time_point> Exchange::deadline() const
@@ -268,8 +310,16 @@ int Exchange::pollTimeoutMs(Clock::time_point now) const
     return static_cast<int>(std::max<long long>(left, 0));
 }
 
+// A close reason followed by anything but the close is shown as the server sent it.
+void Exchange::releaseReason()
+{
+    if (const auto line = std::exchange(reason_, std::nullopt))
+        sink_.warning(trf("the server sent: {line}", fmt::arg("line", *line)));
+}
+
 void Exchange::fail(int status, std::string reason)
 {
+    releaseReason();
     state_ = State::Failed;
     failure_ = { status, std::move(reason) };
 }

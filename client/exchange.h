@@ -39,6 +39,12 @@ public:
 // replies (--no-replies: a broadcast server) messages are sent as they come, what arrives is
 // delivered line by line, and the exchange ends when the server closes, as byte-stream mode
 // (no framing, --raw) does, which forwards bytes both ways.
+//
+// How it ends (a message mode): the server's close is the end when pisock asked for it (quit
+// or exit sent; without replies, the end of input) and nothing is owed; otherwise it fails
+// with status 4, or with 6 when the server said why in its last line (server_line.h: such a
+// line is held, not shown, until the close or the next line). A reply that is an "error: "
+// line makes an otherwise complete exchange fail with 6 too.
 class Exchange
 {
 public:
@@ -76,6 +82,8 @@ public:
     [[nodiscard]] const Failure &failure() const noexcept { return failure_; }
     [[nodiscard]] std::size_t sent() const noexcept { return sent_; }
     [[nodiscard]] std::size_t outstanding() const noexcept { return outstanding_; }
+    // The last message sent was quit or exit.
+    [[nodiscard]] bool quitSent() const noexcept { return quitSent_; }
     // The server closed its side (EOF seen).
     [[nodiscard]] bool closedByPeer() const noexcept { return peerEof_; }
 
@@ -89,7 +97,10 @@ private:
     void onEof(Clock::time_point now);
     void promote(Clock::time_point now);
     void update();
+    void complete();
+    void onServerClosed();
     void fail(int status, std::string reason);
+    void releaseReason();
     [[nodiscard]] std::optional<Clock::time_point> deadline() const;
     [[nodiscard]] bool messageMode() const noexcept { return codec_.has_value(); }
     // Replies are counted: a message mode, and replies expected.
@@ -108,6 +119,10 @@ private:
     std::size_t sent_ = 0;
     std::size_t replies_ = 0;
     std::size_t outstanding_ = 0;
+    std::size_t linesReceived_ = 0;
+    std::size_t errorReplies_ = 0;
+    std::string firstErrorReply_;
+    std::optional<std::string> reason_; // a close reason, held until the close or the next line
     Clock::time_point lastActivity_ = Clock::now();
     State state_ = State::Running;
     Failure failure_;
@@ -115,6 +130,7 @@ private:
     bool shutDown_ = false; // SHUT_WR done
     bool sendFailed_ = false; // the server stopped taking bytes; what is left is dropped
     bool peerEof_ = false;
+    bool quitSent_ = false; // the last message sent was quit or exit
 };
 
 } // namespace pisock

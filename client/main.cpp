@@ -9,6 +9,7 @@
 #include "connect.h"
 #include "exchange.h"
 #include "i18n.h"
+#include "listener.h"
 #include "options.h"
 #include "pipe.h"
 #include "status.h"
@@ -20,6 +21,8 @@ namespace {
 
 int run(const ClientOptions &options)
 {
+    if (options.listenOnly)
+        return runListener(options);
     Failure failure;
     UniqueFd socket = connectTo(options.endpoint, options.family, options.timeout, failure);
     if (!socket) {

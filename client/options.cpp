@@ -1,8 +1,6 @@
 #include "options.h"
 
 #include <algorithm>
-#include <charconv>
-#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <unistd.h>
@@ -10,6 +8,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/closest_word.h"
+#include "common/duration.h"
 #include "common/units.h"
 #include "i18n.h"
 #include "version.h"
@@ -116,6 +116,9 @@ std::string excludedPair(const CLI::App &app)
         { "--raw", "--framing" },
         { "--raw", "--no-replies" },
         { "--message", "--raw" },
+        { "--listen-only", "--message" },
+        { "--listen-only", "--raw" },
+        { "--listen-only", "--no-replies" },
     };
     for (const auto &[a, b] : pairs)
         if (app.count(a) > 0 && app.count(b) > 0)
@@ -124,18 +127,42 @@ std::string excludedPair(const CLI::App &app)
     return {};
 }
 
+// The first argument that looks like an option CLI11 did not know, said with the one meant:
+// "unknown option --mdoe (did you mean --mode?)"; nothing if no argument looks like one.
+std::optional<std::string> unknownOption(const CLI::App &app)
+{
+    std::vector<std::string> names;
+    for (const CLI::Option *opt : app.get_options())
+        for (const auto &name : opt->get_lnames())
+            names.push_back(name);
+    for (const auto &arg : app.remaining(true)) {
+        if (!arg.starts_with('-') || arg == "-")
+            continue;
+        const std::string option = arg.substr(0, arg.find('='));
+        if (const auto meant = meantOption(option, names))
+            return trf("unknown option {option} (did you mean {meant}?)",
+                       fmt::arg("option", option), fmt::arg("meant", *meant));
+        return trf("unknown option {option} (see pisock --help)", fmt::arg("option", option));
+    }
+    return std::nullopt;
+}
+
 // A command line CLI11 refused, in one line: in the user's language where pisock knows what
 // went wrong, else CLI11's own words.
 std::string usageError(const CLI::App &app, const CLI::ParseError &e)
 {
     std::string what;
     if (dynamic_cast<const CLI::ExtrasError *>(&e)) {
+        if (auto unknown = unknownOption(app))
+            return *unknown;
         std::string extras;
         for (const auto &arg : app.remaining(true))
             extras += (extras.empty() ? "" : " ") + arg;
         what = trf("unexpected argument: {arguments}", fmt::arg("arguments", extras));
     } else if (dynamic_cast<const CLI::ExcludesError *>(&e)) {
         what = excludedPair(app);
+    } else if (dynamic_cast<const CLI::RequiresError *>(&e)) {
+        what = tr("--reconnect needs --listen-only");
     }
     if (what.empty())
         what = e.what();
@@ -151,11 +178,12 @@ void buildApp(CLI::App &app, ClientOptions &o, Arguments &a)
             R"(Addresses: HOST, HOST PORT, HOST:PORT, [IPV6]:PORT, PORT (on localhost), unix:/PATH.
 On a terminal pisock prompts and keeps a history; otherwise it sends every line of its input
 without waiting and prints the replies in order. For a pisockd in broadcast mode (a chat: the
-sender gets nothing back) add --no-replies.
+sender gets nothing back) add --no-replies, or --listen-only to only listen.
 
 Exit status: 0 all replies received, 1 network error (refused, reset, unknown host),
-2 usage, 3 timeout, 4 server closed the connection before all replies,
-5 a wrong reply (pisock bench), 130 interrupted (Ctrl-C).
+2 usage, 3 timeout, 4 the server closed the connection before all replies or without
+being asked (no quit), 5 a wrong reply (pisock bench), 6 the server sent an "error:" line
+(a message refused, or why it closed), 130 interrupted (Ctrl-C).
 )"));
     app.add_option("host", a.host,
                    tr("name or address, HOST:PORT, [IPV6]:PORT or unix:/PATH (default localhost)"))
@@ -173,21 +201,33 @@ Exit status: 0 all replies received, 1 network error (refused, reset, unknown ho
             "--no-replies", o.noReplies,
             tr("expect no replies (a broadcast server): send, print whatever arrives, end when "
                "the server closes; --timeout bounds the wait for that after the end of input"));
+    auto *listenOnly = app.add_flag(
+            "-l,--listen-only", o.listenOnly,
+            tr("read nothing, send nothing, print what arrives (a broadcast server); a close "
+               "pisock did not ask for is an error"));
+    auto *reconnect = app.add_flag(
+            "--reconnect", o.reconnect,
+            tr("with --listen-only: when the connection ends or cannot be made, try again after "
+               "1s, doubling to 30s"));
     app.add_flag("--hex", o.hex, tr("show what arrives as a hex dump (like hexdump -C)"));
     auto *fr = app.add_option("--framing", a.framing,
                               tr("line: a reply ends at \\n, messages are pipelined; raw: each "
                                  "read is a reply, one message at a time (default line)"))
                        ->type_name("line|raw");
     app.add_option("--timeout", a.timeout,
-                   tr("seconds allowed for the connection and for each reply (e.g. 5, 0.5, "
-                      "250ms; default: no limit)"))
-            ->type_name("SECONDS");
+                   tr("time allowed for the connection and for each reply: seconds, or with a "
+                      "unit (5, 0.5, 250ms, 2m; default: no limit)"))
+            ->type_name("DURATION");
     auto *v4 = app.add_flag("-4", a.ipv4, tr("IPv4 addresses only"));
     auto *v6 = app.add_flag("-6", a.ipv6, tr("IPv6 addresses only"));
     v4->excludes(v6);
     raw->excludes(fr);
     raw->excludes(noReplies);
     app.get_option("--message")->excludes(raw);
+    listenOnly->excludes(app.get_option("--message"));
+    listenOnly->excludes(raw);
+    listenOnly->excludes(noReplies);
+    reconnect->needs(listenOnly);
 }
 
 void applyValues(const CLI::App &app, ClientOptions &o, const Arguments &a)
@@ -206,8 +246,8 @@ void applyValues(const CLI::App &app, ClientOptions &o, const Arguments &a)
     if (app.count("--timeout")) {
         const auto t = parseTimeout(timeout);
         if (!t)
-            throw UsageError(trf("--timeout: '{value}' is not a duration in seconds (e.g. 5, "
-                                 "0.5, 250ms)",
+            throw UsageError(trf("--timeout: '{value}' is not a duration up to a day (e.g. 5, "
+                                 "0.5, 250ms, 2m)",
                                  fmt::arg("value", timeout)));
         if (t->count() > 0)
             o.timeout = *t;
@@ -289,8 +329,7 @@ double benchSeconds(const std::string &text, const char *option, double max)
 {
     const auto t = parseTimeout(text);
     if (!t || std::chrono::duration<double>(*t).count() > max)
-        throw UsageError(trf("{option}: '{value}' is not a duration in seconds (e.g. 10, 0.5, "
-                             "250ms)",
+        throw UsageError(trf("{option}: '{value}' is not a duration (e.g. 10, 0.5, 250ms, 2m)",
                              fmt::arg("option", option), fmt::arg("value", text)));
     return std::chrono::duration<double>(*t).count();
 }
@@ -330,22 +369,10 @@ void applyBenchValues(const CLI::App &bench, BenchOptions &o, const BenchArgumen
 
 std::optional<std::chrono::milliseconds> parseTimeout(std::string_view text)
 {
-    double value = 0;
-    const char *end = text.data() + text.size();
-    auto [ptr, ec] = std::from_chars(text.data(), end, value, std::chars_format::fixed);
-    if (ec != std::errc() || ptr == text.data() || !std::isfinite(value) || value < 0)
-        return std::nullopt;
-    const std::string_view unit(ptr, static_cast<std::size_t>(end - ptr));
-    double ms = 0;
-    if (unit.empty() || unit == "s")
-        ms = value * 1000;
-    else if (unit == "ms")
-        ms = value;
-    else
-        return std::nullopt;
-    if (ms > 24.0 * 3600 * 1000)
+    const auto t = parseDuration(text);
+    if (!t || *t > std::chrono::hours(24))
         return std::nullopt; // a day is plenty; beyond it, poll()'s int would overflow
-    return std::chrono::milliseconds(static_cast<long long>(std::ceil(ms)));
+    return t;
 }
 
 std::string formatDuration(std::chrono::milliseconds duration)

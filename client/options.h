@@ -32,6 +32,8 @@ struct ClientOptions {
     bool raw = false; // --raw: byte pipe, no framing
     bool noReplies = false; // --no-replies: messages, but nothing comes back for them
     bool hex = false; // --hex: show what arrives as a hex dump
+    bool listenOnly = false; // --listen-only: read no input, send nothing, print what arrives
+    bool reconnect = false; // --reconnect: a listener connects again when the server closes
     Framing framing = Framing::Line;
     std::optional<std::chrono::milliseconds> timeout; // none: wait as long as it takes
 };
@@ -50,7 +52,8 @@ CommandLine parseCommandLine(int argc, const char *const *argv);
 // "PORT", "unix:/path" or "HOST PORT". Sets error and returns nothing when they make no sense.
 std::optional<Endpoint> parseTarget(const std::vector<std::string> &args, std::string &error);
 
-// "5", "0.5", "1.5s", "250ms": a positive duration; nothing if text is not one.
+// parseDuration()'s grammar ("5", "0.5", "250ms", "2m"), up to a day; nothing if text is not
+// one.
 std::optional<std::chrono::milliseconds> parseTimeout(std::string_view text);
 
 // "5s", "0.5s", "250ms": a timeout for messages.

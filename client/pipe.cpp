@@ -101,6 +101,8 @@ int StdoutSink::flush()
 {
     const int err = writeAll(STDOUT_FILENO, pending_);
     pending_.clear();
+    if (err != 0)
+        writeError_ = err;
     return err;
 }
 
@@ -116,7 +118,7 @@ int runPipe(Exchange &exchange, StdoutSink &sink, const ClientOptions &options)
     const bool stream = options.raw;
     Buffer input;
     LineCodec lines(Framing::Line, kMaxInputLine);
-    bool inputOpen = true;
+    bool inputOpen = !options.listenOnly;
     if (!options.messages.empty()) {
         for (const auto &m : options.messages)
             exchange.send(m);

@@ -27,16 +27,20 @@ public:
     int flush();
     // The end of the output: the hex dump's closing line, then flush().
     int close();
+    // The errno of the last failed write to stdout, 0 if none.
+    [[nodiscard]] int writeError() const noexcept { return writeError_; }
 
 private:
     bool hex_;
     bool stream_;
     HexDump dump_;
     std::string pending_;
+    int writeError_ = 0;
 };
 
 // Not on a terminal: sends the -m messages, or every line of stdin (--raw: every byte)
 // without waiting for replies, half-closes after the last one and prints what comes back.
+// --listen-only: reads and sends nothing, prints what comes.
 // Returns the exit status; a failure's reason has been printed.
 int runPipe(Exchange &exchange, StdoutSink &sink, const ClientOptions &options);
 

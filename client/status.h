@@ -11,8 +11,11 @@ enum ExitStatus : int {
     kStatusNetwork = 1, // cannot resolve or connect, connection reset, other socket errors
     kStatusUsage = 2, // bad command line
     kStatusTimeout = 3, // --timeout passed while connecting or waiting for a reply
-    kStatusClosedEarly = 4, // the server closed before every message was answered
+    kStatusClosedEarly = 4, // the server closed when pisock had not asked: before every message
+    // was answered, or at the prompt or listening without quit
     kStatusBadReply = 5, // pisock bench: a reply differed from what was expected
+    kStatusServerError = 6, // the server sent an "error: " line: a message refused (a reply), or
+    // the reason it closed the connection
 };
 
 // Why pisock stops with a non-zero status; reason is the one line printed after "pisock: ".

@@ -100,8 +100,6 @@ void Terminal::handleLine(char *line)
         return;
     }
     lineDone_ = true;
-    const std::string_view text(line);
-    quitSent_ = text == "quit" || text == "exit";
     if (line[0] != '\0') {
         add_history(line);
         saveHistory();
@@ -168,12 +166,23 @@ void Terminal::startLine()
     editing_ = true;
 }
 
+// The session ends under a half-typed line: it stays on the screen and goes to the history,
+// to be sent again in the next session.
+void Terminal::keepTypedLine()
+{
+    if (!editing_ || !rl_line_buffer || rl_line_buffer[0] == '\0')
+        return;
+    add_history(rl_line_buffer);
+    saveHistory();
+    keepLine_ = true;
+}
+
 void Terminal::closeEditor()
 {
     if (!editing_)
         return;
-    if (inputDone_)
-        std::fputs("\n", stdout); // Ctrl-D left the cursor after the prompt
+    if (inputDone_ || keepLine_)
+        std::fputs("\n", stdout); // the cursor is after the prompt, or the line kept
     else
         eraseEditorRows(); // leave no prompt behind
     std::fflush(stdout);
@@ -221,15 +230,15 @@ int Terminal::run(Exchange &exchange)
 
     int status = kStatusOk;
     if (exchange.done() && exchange.closedByPeer() && !inputDone_) {
-        printAbove("pisock: " + std::string(tr("connection closed by server")) +
-                   "\n"); // --no-replies: after quit
+        // After the quit the user typed: the end of the session, said as telnet says it.
+        printAbove("pisock: " + std::string(tr("connection closed by server")) + "\n");
     } else if (exchange.failed()) {
         const auto &f = exchange.failure();
-        // Closed with nothing owed (after quit, or an idle timeout), or after the quit the user
-        // typed (a broadcast server answers nothing): the end of the session, said as telnet
-        // says it.
-        const bool benign = f.status == kStatusClosedEarly &&
-                            (exchange.outstanding() == 0 || quitSent_);
+        // The close after the quit the user typed ends the session, even if replies were owed
+        // (a broadcast server answers nothing). Any other close was not asked for.
+        const bool benign = f.status == kStatusClosedEarly && exchange.quitSent();
+        if (!benign)
+            keepTypedLine();
         printAbove("pisock: " +
                    (benign ? std::string(tr("connection closed by server")) : f.reason) + "\n");
         status = benign ? kStatusOk : f.status;

@@ -40,6 +40,7 @@ private:
     void loadHistory();
     void saveHistory();
     void startLine();
+    void keepTypedLine();
     void closeEditor();
 
     bool hex_;
@@ -50,7 +51,7 @@ private:
     bool editing_ = false; // the callback handler is installed
     bool inputDone_ = false; // Ctrl-D
     bool lineDone_ = false; // the last key ended a line
-    bool quitSent_ = false; // the last line sent was quit or exit
+    bool keepLine_ = false; // the half-typed line stays on the screen at the end
 };
 
 // $XDG_STATE_HOME/pisock/history, else ~/.local/state/pisock/history; "" without a home.

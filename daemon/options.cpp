@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 #include <utility>
@@ -13,10 +14,13 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "common/closest_word.h"
+#include "common/duration.h"
 #include "common/errors.h"
 #include "common/units.h"
 #include "config_file.h"
 #include "exit_code.h"
+#include "help_format.h"
 #include "socket_options.h"
 #include "version.h"
 
@@ -43,27 +47,6 @@ std::optional<std::size_t> parseSize(std::string_view text)
     else if (!unit.empty() && unit != "B")
         return std::nullopt;
     if (value > static_cast<std::size_t>(-1) / scale)
-        return std::nullopt;
-    return value * scale;
-}
-
-// Parses seconds: "300", "300s", "5m", "1h".
-std::optional<unsigned> parseSeconds(std::string_view text)
-{
-    unsigned value = 0;
-    const char *end = text.data() + text.size();
-    auto [ptr, ec] = std::from_chars(text.data(), end, value);
-    if (ec != std::errc() || ptr == text.data())
-        return std::nullopt;
-    std::string_view unit(ptr, static_cast<std::size_t>(end - ptr));
-    unsigned scale = 1;
-    if (unit == "m" || unit == "min")
-        scale = 60;
-    else if (unit == "h")
-        scale = 3600;
-    else if (!unit.empty() && unit != "s")
-        return std::nullopt;
-    if (value > 24u * 3600u * 365u / scale)
         return std::nullopt;
     return value * scale;
 }
@@ -100,16 +83,20 @@ Apply sizeSetter(std::size_t Settings::*field, std::size_t min, std::size_t max)
     };
 }
 
-// A duration in seconds, up to max if one is given.
+// A whole number of seconds in parseDuration()'s grammar ("300", "5m", "1h", "2000ms"), up to
+// max if one is given.
 Apply secondsSetter(unsigned Settings::*field, std::optional<unsigned> max = std::nullopt)
 {
     return [=](Settings &s, std::string_view v) -> std::string {
-        const auto seconds = parseSeconds(v);
-        if (max && (!seconds || *seconds > *max))
-            return fmt::format("'{}' is not a duration from 0 to {} seconds", v, *max);
-        if (!seconds)
-            return fmt::format("'{}' is not a duration in seconds (e.g. 5, 30s, 5m)", v);
-        s.*field = *seconds;
+        const auto duration = parseDuration(v);
+        if (!duration)
+            return fmt::format("'{}' is not a duration (e.g. 30, 30s, 5m, 1h)", v);
+        if (duration->count() % 1000 != 0)
+            return fmt::format("'{}' is not a whole number of seconds", v);
+        const auto seconds = static_cast<unsigned>(duration->count() / 1000);
+        if (max && seconds > *max)
+            return fmt::format("'{}' is more than {} seconds", v, *max);
+        s.*field = seconds;
         return {};
     };
 }
@@ -222,16 +209,18 @@ std::vector<OptionDef> coreOptionDefs()
     return {
         { "mode", "reply|echo|broadcast",
           "reply: answer each message with the prefix; echo: return every byte; broadcast: "
-          "send each message to every other client",
+          "send each message to every other client (default reply)",
           oneOf(&Settings::mode, { { "reply", Mode::Reply },
                                    { "echo", Mode::Echo },
                                    { "broadcast", Mode::Broadcast } }) },
-        { "framing", "line|raw", "line: a message ends at \\n; raw: each read is a message",
+        { "framing", "line|raw",
+          "line: a message ends at \\n; raw: each read is a message (default line)",
           oneOf(&Settings::framing, { { "line", Framing::Line }, { "raw", Framing::Raw } }) },
         { "reply-prefix", "TEXT", "text put before each reply (default \"server rec: \")",
           textSetter(&Settings::replyPrefix, 4096) },
         { "listen", "ADDR",
-          "address to listen on, repeatable: [::]:8888, 0.0.0.0:8888, 127.0.0.1:0, unix:/path",
+          "address to listen on, repeatable: [::]:8888, 0.0.0.0:8888, 127.0.0.1:0, unix:/path "
+          "(default [::]:8888)",
           listAdder(&Settings::listen, parseEndpoint, true), true },
         { "max-message", "BYTES", "longest message answered (default 64K)",
           sizeSetter(&Settings::maxMessage, 1, 16 * kMiB) },
@@ -256,23 +245,23 @@ std::vector<OptionDef> coreOptionDefs()
           "or is disconnected (default drop)",
           oneOf(&Settings::slowClient,
                 { { "drop", SlowClient::Drop }, { "disconnect", SlowClient::Disconnect } }) },
-        { "shutdown-timeout", "SECONDS",
-          "time given to clients to receive their replies on stop (default 5)",
+        { "shutdown-timeout", "DURATION",
+          "time given to clients to receive their replies on stop (default 5s)",
           secondsSetter(&Settings::shutdownTimeoutSec) },
         { "log-level", "LEVEL", "error, warning, notice, info or debug (default info)",
           parsedSetter(&Settings::logLevel, log::parseLevel, kLevelNames) },
         { "log-rate", "LINES",
           "lines per second logged about one client address, 0 for no limit (default 20)",
           countSetter(&Settings::logRate, 0U, 100000U) },
-        { "idle-timeout", "SECONDS", "close a client idle this long; 0: never (default 300)",
+        { "idle-timeout", "DURATION", "close a client idle this long; 0: never (default 5m)",
           secondsSetter(&Settings::idleTimeoutSec) },
-        { "keepalive", "SECONDS",
-          "TCP keepalive: probe a silent peer after this long; 0: off (default 60)",
+        { "keepalive", "DURATION",
+          "TCP keepalive: probe a silent peer after this long; 0: off (default 60s)",
           secondsSetter(&Settings::keepaliveSec, kMaxKeepaliveSec) },
         { "allow", "CIDR",
           "serve only these networks, repeatable: 192.168.0.0/16, ::1 (default: all)",
           listAdder(&Settings::allow, parseCidr, false), true },
-        { "deny", "CIDR", "refuse these networks, repeatable; wins over --allow",
+        { "deny", "CIDR", "refuse these networks, repeatable; wins over --allow (default: none)",
           listAdder(&Settings::deny, parseCidr, false), true },
     };
 }
@@ -322,7 +311,21 @@ struct CliOption {
 
 void buildApp(CLI::App &app, CommandLine &cmd, std::vector<CliOption> &options)
 {
-    app.set_version_flag("--version", std::string("pisockd ") + kVersion);
+    app.formatter(std::make_shared<HelpFormatter>());
+    app.set_help_flag("-h,--help", "print this help and exit");
+    app.set_version_flag("--version", std::string("pisockd ") + kVersion,
+                         "print the version and exit");
+    app.footer(
+            R"(Durations: seconds (30), or with a unit: 250ms, 30s, 5m, 1h.
+Sizes: bytes (65536), or with a unit: 64K, 1M, 1G.
+Every option is also a key of the configuration file: mode = broadcast.
+
+Exit status:
+  0   stopped cleanly; --check found nothing wrong
+  64  bad command line
+  70  internal error
+  71  cannot listen (address in use, permission denied)
+  78  bad configuration file)");
     app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     app.add_flag("--check", cmd.check,
                  "check the configuration and the listen addresses, then exit");
@@ -346,6 +349,38 @@ void buildApp(CLI::App &app, CommandLine &cmd, std::vector<CliOption> &options)
     }
 }
 
+// The long option names, without their dashes.
+std::vector<std::string> longNames(const CLI::App &app)
+{
+    std::vector<std::string> names;
+    for (const CLI::Option *opt : app.get_options())
+        for (const auto &name : opt->get_lnames())
+            names.push_back(name);
+    return names;
+}
+
+// A command line CLI11 refused, in one line: an unknown option with the one meant, an
+// argument that is no option, or CLI11's words.
+std::string usageError(const CLI::App &app, const CLI::ParseError &e)
+{
+    if (dynamic_cast<const CLI::ExtrasError *>(&e)) {
+        const auto extras = app.remaining(true);
+        for (const auto &arg : extras) {
+            if (!arg.starts_with('-') || arg == "-")
+                continue;
+            const std::string option = arg.substr(0, arg.find('='));
+            if (const auto meant = meantOption(option, longNames(app)))
+                return fmt::format("unknown option {} (did you mean {}?)", option, *meant);
+            return fmt::format("unknown option {} (see pisockd --help)", option);
+        }
+        if (!extras.empty())
+            return fmt::format("unexpected argument '{}': pisockd takes options only (see "
+                               "pisockd --help)",
+                               extras.front());
+    }
+    return std::string(e.what()) + " (see pisockd --help)";
+}
+
 } // namespace
 
 CommandLine parseCommandLine(int argc, const char *const *argv)
@@ -366,7 +401,7 @@ CommandLine parseCommandLine(int argc, const char *const *argv)
         std::fputs(app.help().c_str(), stdout);
         cmd.exitNow = true;
     } catch (const CLI::ParseError &e) {
-        throw OptionError(kExitUsage, std::string(e.what()) + " (see pisockd --help)");
+        throw OptionError(kExitUsage, usageError(app, e));
     }
     cmd.configGiven = app.count("--config") > 0;
     return cmd;
@@ -427,8 +462,14 @@ void applyConfigText(Settings &s, std::string_view text, const std::string &name
         std::string key = entry.key;
         std::replace(key.begin(), key.end(), '_', '-');
         const OptionDef *def = findOption(key);
-        if (!def)
-            throw fail(fmt::format("unknown key '{}'", key));
+        if (!def) {
+            std::vector<std::string> keys;
+            for (const auto &d : optionDefs())
+                keys.emplace_back(d.name);
+            const auto meant = closestWord(key, keys);
+            throw fail(meant ? fmt::format("unknown key '{}' (did you mean '{}'?)", key, *meant)
+                             : fmt::format("unknown key '{}'", key));
+        }
         if (!def->repeatable && std::find(seen.begin(), seen.end(), def->name) != seen.end())
             throw fail(fmt::format("{}: given twice", key));
         seen.push_back(def->name);

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "client/mdns_hint.h"
 #include "tests/catch.h"
 
 using namespace pisock;
@@ -82,4 +83,24 @@ TEST_CASE("a unix endpoint gives its one address", "[client][connect]")
     auto abstract = resolve(Endpoint{ Endpoint::Kind::Unix, {}, 0, "@pisock" }, AF_UNSPEC, failure);
     REQUIRE(abstract);
     CHECK(formatAddress(abstract->front()) == "unix:@pisock");
+}
+
+TEST_CASE("a .local name that does not resolve gets the mDNS hint for this machine",
+          "[client][connect]")
+{
+    const std::string withoutMdns = "passwd: files\nhosts:          files dns\n";
+    const std::string withMdns =
+            "hosts: files mdns4_minimal [NOTFOUND=return] dns # mdns was added\n";
+    CHECK(mdnsHint("raspberrypi.local", withoutMdns) ==
+          "this machine does not resolve .local names (mDNS): sudo apt install libnss-mdns");
+    CHECK(mdnsHint("RaspberryPi.LOCAL.", withoutMdns).has_value());
+    CHECK(mdnsHint("raspberrypi.local", withMdns) ==
+          ".local names are resolved by mDNS: is the device on this network, with avahi-daemon "
+          "running?");
+    CHECK(mdnsHint("raspberrypi.local", "# hosts: files mdns\nhosts: files dns\n") ==
+          mdnsHint("raspberrypi.local", withoutMdns));
+    CHECK_FALSE(mdnsHint("raspberrypi", withoutMdns).has_value());
+    CHECK_FALSE(mdnsHint("example.com", withoutMdns).has_value());
+    CHECK_FALSE(mdnsHint(".local", withoutMdns).has_value());
+    CHECK_FALSE(mdnsHint("notlocal", withoutMdns).has_value());
 }

@@ -286,3 +286,139 @@ TEST_CASE("the source is paused past the high-water mark", "[client][exchange]")
     pump(ex);
     CHECK(ex.wantsInput());
 }
+
+TEST_CASE("a reply that is an error line fails the exchange with status 6 once all are in",
+          "[client][exchange]")
+{
+    SocketPair p;
+    Recorder r;
+    Exchange ex(std::move(p.subject), Framing::Line, r, "test", std::nullopt);
+    ex.send("a");
+    ex.send("b");
+    ex.finish();
+    pump(ex);
+    drain(p.peer.get());
+    write(p.peer.get(), "server rec: a\nerror: message too long (limit 4 bytes)\n");
+    pump(ex);
+    // Shown where the reply goes, counted as the reply.
+    CHECK(r.replies ==
+          std::vector<std::string>{ "server rec: a", "error: message too long (limit 4 bytes)" });
+    REQUIRE(ex.failed());
+    CHECK(ex.failure().status == kStatusServerError);
+    CHECK(ex.failure().reason ==
+          "the server refused 1 of 2 messages: error: message too long (limit 4 bytes)");
+}
+
+TEST_CASE("a close reason is not a reply: the close reports it with status 6", "[client][exchange]")
+{
+    for (const std::string reason : { "error: server busy", "error: not allowed",
+                                      "error: idle timeout (300 s)", "error: server stopping" }) {
+        SocketPair p;
+        Recorder r;
+        Exchange ex(std::move(p.subject), Framing::Line, r, "test", std::nullopt);
+        ex.send("a");
+        ex.finish();
+        pump(ex);
+        drain(p.peer.get());
+        write(p.peer.get(), reason + "\n");
+        pump(ex);
+        CHECK(r.replies.empty());
+        CHECK(ex.outstanding() == 1);
+        CHECK_FALSE(ex.failed());
+        p.peer.reset();
+        pump(ex);
+        REQUIRE(ex.failed());
+        CHECK(ex.failure().status == kStatusServerError);
+        CHECK(ex.failure().reason == "the server closed the connection: " + reason);
+        CHECK(r.warnings.empty());
+    }
+}
+
+TEST_CASE("a close reason the server does not close after is shown as a warning",
+          "[client][exchange]")
+{
+    SocketPair p;
+    Recorder r;
+    Exchange ex(std::move(p.subject), Framing::Line, r, "test", std::nullopt, false);
+    write(p.peer.get(), "error: server busy\nbob: hi\n");
+    pump(ex);
+    CHECK(r.warnings == std::vector<std::string>{ "the server sent: error: server busy" });
+    CHECK(r.replies == std::vector<std::string>{ "bob: hi" });
+    CHECK_FALSE(ex.failed());
+}
+
+TEST_CASE("a look-alike is an ordinary line: 'error: idle timeouts' is no close reason",
+          "[client][exchange]")
+{
+    SocketPair p;
+    Recorder r;
+    Exchange ex(std::move(p.subject), Framing::Line, r, "test", std::nullopt, false);
+    write(p.peer.get(), "error: idle timeouts\nerror: 3 messages dropped\n");
+    pump(ex);
+    CHECK(r.replies ==
+          std::vector<std::string>{ "error: idle timeouts", "error: 3 messages dropped" });
+    CHECK(r.warnings.empty());
+}
+
+TEST_CASE("without replies, a close pisock did not ask for fails: 4 without a reason, 6 with one",
+          "[client][exchange]")
+{
+    SECTION("no reason")
+    {
+        SocketPair p;
+        Recorder r;
+        Exchange ex(std::move(p.subject), Framing::Line, r, "test", std::nullopt, false);
+        write(p.peer.get(), "bob: hi\n");
+        p.peer.reset();
+        pump(ex);
+        REQUIRE(ex.failed());
+        CHECK(ex.failure().status == kStatusClosedEarly);
+        CHECK(ex.failure().reason == "the server closed the connection");
+    }
+    SECTION("a reason")
+    {
+        SocketPair p;
+        Recorder r;
+        Exchange ex(std::move(p.subject), Framing::Line, r, "test", std::nullopt, false);
+        write(p.peer.get(), "bob: hi\nerror: server stopping\n");
+        p.peer.reset();
+        pump(ex);
+        REQUIRE(ex.failed());
+        CHECK(ex.failure().status == kStatusServerError);
+        CHECK(ex.failure().reason == "the server closed the connection: error: server stopping");
+        CHECK(r.replies == std::vector<std::string>{ "bob: hi" });
+    }
+}
+
+TEST_CASE("quit sent, nothing owed: the server's close is the end", "[client][exchange]")
+{
+    SocketPair p;
+    Recorder r;
+    Exchange ex(std::move(p.subject), Framing::Line, r, "test", std::nullopt);
+    ex.send("quit");
+    pump(ex);
+    drain(p.peer.get());
+    write(p.peer.get(), "server rec: quit\n");
+    p.peer.reset();
+    pump(ex);
+    CHECK(ex.done());
+}
+
+TEST_CASE("a server that answers nothing before closing gets the broadcast hint",
+          "[client][exchange]")
+{
+    SocketPair p;
+    Recorder r;
+    Exchange ex(std::move(p.subject), Framing::Line, r, "test", std::nullopt);
+    ex.send("hi");
+    ex.finish();
+    pump(ex);
+    drain(p.peer.get());
+    p.peer.reset();
+    pump(ex);
+    REQUIRE(ex.failed());
+    CHECK(ex.failure().status == kStatusClosedEarly);
+    CHECK(ex.failure().reason ==
+          "the server closed the connection without answering any of 1 messages; a broadcast "
+          "server answers nothing: add --no-replies, or use --listen-only to only listen");
+}

@@ -70,7 +70,8 @@ TEST_CASE("addresses that make no sense are refused with a reason", "[client][op
     CHECK(targetError({ "a", "b", "c" }).starts_with("too many arguments"));
 }
 
-TEST_CASE("timeouts take seconds, fractions and ms", "[client][options]")
+TEST_CASE("timeouts take seconds, fractions, ms, minutes and hours, up to a day",
+          "[client][options]")
 {
     CHECK(parseTimeout("5") == 5000ms);
     CHECK(parseTimeout("0.5") == 500ms);
@@ -80,7 +81,9 @@ TEST_CASE("timeouts take seconds, fractions and ms", "[client][options]")
     CHECK_FALSE(parseTimeout(""));
     CHECK_FALSE(parseTimeout("-1"));
     CHECK_FALSE(parseTimeout("soon"));
-    CHECK_FALSE(parseTimeout("5m"));
+    CHECK(parseTimeout("5m") == 300'000ms);
+    CHECK(parseTimeout("24h") == 86'400'000ms);
+    CHECK_FALSE(parseTimeout("25h"));
     CHECK_FALSE(parseTimeout("1e9"));
     CHECK_FALSE(parseTimeout("100000"));
     CHECK(formatDuration(2000ms) == "2s");

@@ -257,3 +257,28 @@ TEST_CASE("a file read once must be there on reload", "[options]")
     ConfFile conf("mode = echo\n");
     CHECK(loadSettings(parse({ "--config", conf.path })).fromFile);
 }
+
+TEST_CASE("durations in seconds take pisock's grammar: ms, s, m, h, fractions that make whole "
+          "seconds",
+          "[options]")
+{
+    const Settings s =
+            loadSettings(parse({ "--config", "/dev/null", "--idle-timeout", "1.5m",
+                                 "--shutdown-timeout", "2000ms", "--keepalive", "0.5h" }));
+    CHECK(s.idleTimeoutSec == 90);
+    CHECK(s.shutdownTimeoutSec == 2);
+    CHECK(s.keepaliveSec == 1800);
+    try {
+        loadSettings(parse({ "--config", "/dev/null", "--idle-timeout", "250ms" }));
+        FAIL("no error");
+    } catch (const OptionError &e) {
+        CHECK(e.exitCode() == 64);
+        CHECK(std::string(e.what()) == "--idle-timeout: '250ms' is not a whole number of seconds");
+    }
+    try {
+        loadSettings(parse({ "--config", "/dev/null", "--keepalive", "10h" }));
+        FAIL("no error");
+    } catch (const OptionError &e) {
+        CHECK(std::string(e.what()) == "--keepalive: '10h' is more than 32767 seconds");
+    }
+}

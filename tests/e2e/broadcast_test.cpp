@@ -490,7 +490,9 @@ TEST_CASE("pisock --no-replies in a script: its lines reach the others and it ex
     CHECK(other.readLine().value_or("").ends_with(": two"));
     r = runProcess({ clientPath(), "-m", "expecting a reply", "127.0.0.1", port });
     CHECK(r.status == 4);
-    CHECK(r.err == "pisock: the server closed the connection after 0 of 1 replies\n");
+    CHECK(r.err == "pisock: the server closed the connection without answering any of 1 "
+                   "messages; a broadcast server answers nothing: add --no-replies, or use "
+                   "--listen-only to only listen\n");
     CHECK(other.readLine().value_or("").ends_with(": expecting a reply"));
 }
 

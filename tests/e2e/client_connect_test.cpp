@@ -158,3 +158,16 @@ TEST_CASE("--help and --version exit 0", "[e2e][client]")
     CHECK(r.status == 0);
     CHECK(r.out.starts_with("pisock "));
 }
+
+TEST_CASE("a .local name that does not resolve: the reason and how to get mDNS resolution",
+          "[e2e][client]")
+{
+    const auto r = runClient({ "no-such-pisockd-host.local", "8888" });
+    CHECK(r.status == 1);
+    CHECK(r.err.starts_with("pisock: cannot resolve 'no-such-pisockd-host.local': "));
+    // Which hint depends on this machine's /etc/nsswitch.conf; one of them, on the same line.
+    CHECK((r.err.find("; this machine does not resolve .local names (mDNS): sudo apt install "
+                      "libnss-mdns\n") != std::string::npos ||
+           r.err.find("; .local names are resolved by mDNS") != std::string::npos));
+    CHECK(lineCount(r.err) == 1);
+}

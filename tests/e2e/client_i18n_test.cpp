@@ -91,7 +91,10 @@ TEST_CASE("errors in Chinese keep their exit status", "[e2e][client][i18n]")
 
     r = runClient({ "--mdoe" }, *env);
     CHECK(r.status == 2);
-    CHECK(r.err == "pisock: 无法识别的参数：--mdoe（参见 pisock --help）\n");
+    CHECK(r.err == "pisock: 未知选项 --mdoe（参见 pisock --help）\n");
+    r = runClient({ "--timout", "5" }, *env);
+    CHECK(r.status == 2);
+    CHECK(r.err == "pisock: 未知选项 --timout（是不是想用 --timeout？）\n");
 
     r = runClient({ "-4", "-6" }, *env);
     CHECK(r.status == 2);
@@ -102,7 +105,7 @@ TEST_CASE("the same errors in English", "[e2e][client][i18n]")
 {
     auto r = runClient({ "--mdoe" }, {});
     CHECK(r.status == 2);
-    CHECK(r.err == "pisock: unexpected argument: --mdoe (see pisock --help)\n");
+    CHECK(r.err == "pisock: unknown option --mdoe (see pisock --help)\n");
     r = runClient({ "a", "b", "c", "d" }, {});
     CHECK(r.status == 2);
     CHECK(r.err == "pisock: unexpected argument: c d (see pisock --help)\n");
