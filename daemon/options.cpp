@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "common/errors.h"
+#include "bridge_url.h"
 #include "common/units.h"
 #include "config_file.h"
 #include "exit_code.h"
@@ -198,6 +199,27 @@ void clearList(Settings &s, std::string_view name)
         s.deny.clear();
 }
 
+Apply bridgeSetter()
+{
+    return [](Settings &s, std::string_view v) -> std::string {
+        std::string error;
+        if (!v.empty() && !parseBridgeUrl(v, error))
+            return error;
+        s.bridge = v;
+        return {};
+    };
+}
+
+Apply nodeNameSetter()
+{
+    return [](Settings &s, std::string_view v) -> std::string {
+        if (std::string why = nodeNameProblem(v); !why.empty())
+            return why;
+        s.nodeName = v;
+        return {};
+    };
+}
+
 const std::vector<OptionDef> &optionDefs()
 {
     static const std::vector<OptionDef> defs = {
@@ -255,6 +277,21 @@ const std::vector<OptionDef> &optionDefs()
           listAdder(&Settings::allow, parseCidr, false), true },
         { "deny", "CIDR", "refuse these networks, repeatable; wins over --allow",
           listAdder(&Settings::deny, parseCidr, false), true },
+        { "bridge", "URL",
+          "broadcast mode: join the room to an MQTT topic through a broker, "
+          "mqtt://[USER@]HOST[:PORT]/TOPIC or mqtts://... (TLS)",
+          bridgeSetter() },
+        { "bridge-password-file", "FILE",
+          "the bridge's MQTT password, first line of a file only its owner may read; a bare "
+          "name is a systemd credential (LoadCredential=)",
+          textSetter(&Settings::bridgePasswordFile, 4096) },
+        { "bridge-ca-file", "FILE",
+          "mqtts://: the CA certificate (PEM) the broker's is checked against (default: the "
+          "system's CAs)",
+          textSetter(&Settings::bridgeCaFile, 4096) },
+        { "node-name", "NAME",
+          "this daemon's name in bridged rooms: NAME/SENDER: M (default: the host name)",
+          nodeNameSetter() },
     };
     return defs;
 }
@@ -359,6 +396,9 @@ void checkSettings(const Settings &s)
     if (s.lowWater >= s.highWater)
         throw OptionError(kExitUsage, fmt::format("low-water ({}) must be below high-water ({})",
                                                   s.lowWater, s.highWater));
+    if (!s.bridge.empty() && s.mode != Mode::Broadcast)
+        throw OptionError(kExitUsage, "bridge: the bridge joins the broadcast room, and needs "
+                                      "mode broadcast");
 }
 
 } // namespace
