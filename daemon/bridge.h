@@ -37,7 +37,7 @@ std::unique_ptr<Bridge> startBridge(EventLoop &loop, BroadcastHub &hub, const Se
 
 // pisockd --check: connects to the broker as the daemon would and waits up to timeoutMs for
 // its answer. Returns "" and fills ok with a sentence when the broker accepted us; otherwise
-// the problem, one sentence.
+// the problem, one sentence. Throws OptionError(78) as startBridge() does.
 std::string checkBridge(const Settings &settings, std::string &ok, unsigned timeoutMs);
 
 // The password: the first line of path, without its line end. A path without '/' names a

@@ -6,6 +6,7 @@
 #include "bridge.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -235,7 +236,12 @@ std::string MqttBridge::rcText(int rc) const
         return errnoText(errno);
     if ((rc == MOSQ_ERR_CONN_REFUSED || rc == MOSQ_ERR_PROTOCOL) && !refused_.empty())
         return refused_;
-    return ::mosquitto_strerror(rc);
+    std::string text = ::mosquitto_strerror(rc); // "The connection was lost."
+    if (!text.empty() && text.back() == '.')
+        text.pop_back();
+    if (!text.empty())
+        text.front() = static_cast<char>(std::tolower(static_cast<unsigned char>(text.front())));
+    return text;
 }
 
 void MqttBridge::attempt() noexcept
@@ -403,19 +409,22 @@ void MqttBridge::failed(const std::string &why) noexcept
     backoffMs_ = std::min(backoffMs_ * 2, kMaxRetryMs);
     if (checkOnly_)
         return;
-    // Each outage, and each new reason, once; the retries say nothing more (debug).
+    // Each outage once, and each new reason before the first connection, or the broker's
+    // refusal during an outage (a password changed); the retries say nothing more (debug).
+    const bool refused = !refused_.empty() && why == refused_;
     if (wasUp)
         log::warning("bridge: lost the MQTT broker at {} ({}); the local room goes on, its "
                      "messages are not bridged until the broker is back; retrying",
                      where(), why);
-    else if (why != logged_)
+    else if (why != logged_ && (!everUp_ || refused))
         log::warning("bridge: cannot connect to the MQTT broker at {}: {}; the local room goes "
                      "on; retrying, at most every {}",
                      where(), why, formatSeconds(kMaxRetryMs));
     else
         log::debug("bridge: {}: {}; next try in {}", where(), why,
                    formatSeconds(retryAt_ - since_));
-    logged_ = why;
+    if (!wasUp)
+        logged_ = why;
 }
 
 void MqttBridge::onIo(std::uint32_t events) noexcept
@@ -763,9 +772,9 @@ std::string checkBridge(const Settings &settings, std::string &ok, unsigned time
         return "bridge: " + error;
     std::string password;
     const std::string topic = url->topic;
-    try {
-        if (!settings.bridgePasswordFile.empty())
-            password = readBridgePassword(settings.bridgePasswordFile);
+    if (!settings.bridgePasswordFile.empty())
+        password = readBridgePassword(settings.bridgePasswordFile); // OptionError: exit 78
+    {
         EventLoop loop;
         BroadcastConfig config;
         BroadcastHub hub(config);
@@ -787,8 +796,6 @@ std::string checkBridge(const Settings &settings, std::string &ok, unsigned time
         }
         return fmt::format("bridge: cannot connect to the MQTT broker at {}: {}", bridge.where(),
                            bridge.problem().empty() ? "no answer in time" : bridge.problem());
-    } catch (const OptionError &e) {
-        return e.what();
     }
 }
 

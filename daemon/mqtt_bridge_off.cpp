@@ -21,7 +21,7 @@ std::unique_ptr<Bridge> startBridge(EventLoop &, BroadcastHub &, const Settings 
 
 std::string checkBridge(const Settings &, std::string &, unsigned)
 {
-    return kNoMqtt;
+    throw OptionError(kExitConfig, kNoMqtt);
 }
 
 } // namespace pisock
