@@ -14,8 +14,8 @@ constexpr std::size_t kMaxTopic = 200; // with "/NODE", well under MQTT's 65535
 
 bool nodeChar(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
 }
 
 bool hostChar(char c)
@@ -138,7 +138,8 @@ std::string nodeNameProblem(std::string_view name)
 std::string defaultNodeName(std::string_view hostName)
 {
     std::string name(hostName.substr(0, kMaxNodeName));
-    std::replace_if(name.begin(), name.end(), [](char c) { return !nodeChar(c); }, '-');
+    std::replace_if(
+            name.begin(), name.end(), [](char c) { return !nodeChar(c); }, '-');
     return name.empty() ? "pisockd" : name;
 }
 

@@ -3,22 +3,21 @@
 // mosquitto_want_write() run on its readiness, mosquitto_loop_misc() (keepalive) on the
 // server's tick. No thread, and none of libmosquitto's own loops.
 
-#include "bridge.h"
-
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
-#include <netdb.h>
-#include <signal.h>
-#include <optional>
-
-#include <fmt/format.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
+#include <netdb.h>
+#include <optional>
+#include <signal.h>
 
+#include <fmt/format.h>
+
+#include "bridge.h"
 #include "bridge_url.h"
 #include "chunk.h"
 #include "common/errors.h"
@@ -105,9 +104,9 @@ public:
     [[nodiscard]] const std::string &problem() const noexcept { return problem_; }
     [[nodiscard]] std::string where() const
     {
-        return fmt::format("{}:{}", url_.host.find(':') != std::string::npos
-                                            ? "[" + url_.host + "]"
-                                            : url_.host,
+        return fmt::format("{}:{}",
+                           url_.host.find(':') != std::string::npos ? "[" + url_.host + "]"
+                                                                    : url_.host,
                            url_.port);
     }
 
@@ -176,8 +175,8 @@ private:
     bool lookingUp_ = false;
 };
 
-MqttBridge::MqttBridge(EventLoop &loop, BroadcastHub &hub, const Settings &settings,
-                       BridgeUrl url, std::string password, bool checkOnly)
+MqttBridge::MqttBridge(EventLoop &loop, BroadcastHub &hub, const Settings &settings, BridgeUrl url,
+                       std::string password, bool checkOnly)
     : loop_(loop), hub_(hub), url_(std::move(url)), password_(std::move(password)),
       node_(nodeNameOf(settings)), ownTopic_(url_.topic + "/" + node_),
       caFile_(settings.bridgeCaFile), maxMessage_(settings.maxMessage),
@@ -216,8 +215,8 @@ void MqttBridge::configure()
         throw std::bad_alloc();
     if (url_.tls) {
         const int rc = ::mosquitto_tls_set(m, caFile_.empty() ? nullptr : caFile_.c_str(),
-                                           caFile_.empty() ? "/etc/ssl/certs" : nullptr,
-                                           nullptr, nullptr, nullptr);
+                                           caFile_.empty() ? "/etc/ssl/certs" : nullptr, nullptr,
+                                           nullptr, nullptr);
         if (rc != MOSQ_ERR_SUCCESS)
             throw OptionError(kExitConfig,
                               fmt::format("bridge-ca-file {}: {}", caFile_,

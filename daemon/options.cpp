@@ -13,8 +13,8 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include "common/errors.h"
 #include "bridge_url.h"
+#include "common/errors.h"
 #include "common/units.h"
 #include "config_file.h"
 #include "exit_code.h"

@@ -11,8 +11,8 @@
 #include <pwd.h>
 #include <string>
 #include <sys/stat.h>
-#include <thread>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -138,7 +138,7 @@ private:
 std::vector<std::string> bridged(const Broker &broker, const std::string &node,
                                  std::vector<std::string> more = {})
 {
-    std::vector<std::string> args{ "--mode", "broadcast", "--log-rate", "0",
+    std::vector<std::string> args{ "--mode",   "broadcast",  "--log-rate",  "0",
                                    "--bridge", broker.url(), "--node-name", node };
     args.insert(args.end(), more.begin(), more.end());
     return args;
@@ -164,9 +164,8 @@ bool waitForStatus(Daemon &d, const std::string &needle, std::chrono::millisecon
 
 bool waitForClients(Daemon &d, std::size_t n)
 {
-    return d.waitForNotifications("STATUS=" + std::to_string(n) + " client" +
-                                          (n == 1 ? "" : "s") + " now",
-                                  1, true, 30s);
+    return d.waitForNotifications(
+            "STATUS=" + std::to_string(n) + " client" + (n == 1 ? "" : "s") + " now", 1, true, 30s);
 }
 
 // Reads lines until one equals want; the lines before it go to skipped.
@@ -175,8 +174,8 @@ bool readUntil(Client &c, const std::string &want, std::vector<std::string> *ski
 {
     const auto deadline = Clock::now() + timeout;
     while (Clock::now() < deadline) {
-        const auto line = c.readLine(std::chrono::duration_cast<std::chrono::milliseconds>(
-                deadline - Clock::now()));
+        const auto line = c.readLine(
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
         if (!line)
             return false;
         if (*line == want)
@@ -187,10 +186,10 @@ bool readUntil(Client &c, const std::string &want, std::vector<std::string> *ski
     return false;
 }
 
-#define SKIP_WITHOUT(broker)                                                                      \
-    if (!(broker).whyNot().empty()) {                                                             \
-        skipCase((broker).whyNot());                                                              \
-        return;                                                                                   \
+#define SKIP_WITHOUT(broker)                                                                       \
+    if (!(broker).whyNot().empty()) {                                                              \
+        skipCase((broker).whyNot());                                                               \
+        return;                                                                                    \
     }
 
 } // namespace
@@ -229,8 +228,8 @@ TEST_CASE("clients of two bridged daemons see each other's messages, named by no
     b1.shutdownWrite();
     CHECK(b1.readToEof(5s).empty()); // B's client got nothing of its own, nor anything more
 
-    CHECK(waitForStatus(a, "bridge up (A on 127.0.0.1:" + std::to_string(broker.port()) +
-                                "/room)"));
+    CHECK(waitForStatus(a,
+                        "bridge up (A on 127.0.0.1:" + std::to_string(broker.port()) + "/room)"));
     CHECK(a.stop() == 0);
     CHECK(b.stop() == 0);
 }
@@ -260,8 +259,8 @@ TEST_CASE("mosquitto_sub sees the room's messages and mosquitto_pub's reach its 
     REQUIRE(pub({ "-t", "room", "-m", "plain hello" }) == 0);
     CHECK(c.readLine() == "mqtt: plain hello");
     CHECK(d.readLine() == "mqtt: plain hello");
-    REQUIRE(pub({ "-t", "room/kitchen", "-m", "21.5 C", "-D", "publish", "user-property",
-                  "sender", "thermometer" }) == 0);
+    REQUIRE(pub({ "-t", "room/kitchen", "-m", "21.5 C", "-D", "publish", "user-property", "sender",
+                  "thermometer" }) == 0);
     CHECK(c.readLine() == "kitchen/thermometer: 21.5 C");
     REQUIRE(pub({ "-t", "room/nodered", "-m", "esc\x1b[2Jape" }) == 0);
     CHECK(c.readLine() == "nodered: esc\\x1b[2Jape"); // escaped like a local client's
@@ -272,8 +271,7 @@ TEST_CASE("mosquitto_sub sees the room's messages and mosquitto_pub's reach its 
     CHECK(c.readLine() == "mqtt: last");
 }
 
-TEST_CASE("the room goes on while the broker restarts, and the bridge comes back",
-          "[bridge]")
+TEST_CASE("the room goes on while the broker restarts, and the bridge comes back", "[bridge]")
 {
     Broker broker;
     SKIP_WITHOUT(broker);
@@ -326,8 +324,8 @@ TEST_CASE("pisockd --check says what is wrong with the bridge", "[bridge]")
     ::chmod(open.c_str(), 0644);
     const std::string user = "mqtt://alice@127.0.0.1:" + std::to_string(broker.port()) + "/room";
     auto check = [&](std::vector<std::string> more) {
-        std::vector<std::string> args{ daemonPath(), "--check", "--config", "/dev/null",
-                                       "--listen", "127.0.0.1:0", "--mode", "broadcast" };
+        std::vector<std::string> args{ daemonPath(), "--check",     "--config", "/dev/null",
+                                       "--listen",   "127.0.0.1:0", "--mode",   "broadcast" };
         args.insert(args.end(), more.begin(), more.end());
         return runProcess(args);
     };
@@ -351,8 +349,8 @@ TEST_CASE("pisockd --check says what is wrong with the bridge", "[bridge]")
     CHECK(r.err.find("cannot open: No such file or directory") != std::string::npos);
 
     const UniqueFd closed = closedLoopbackPort();
-    const std::string nowhere = "mqtt://127.0.0.1:" + std::to_string(localPort(closed.get())) +
-                                "/room";
+    const std::string nowhere =
+            "mqtt://127.0.0.1:" + std::to_string(localPort(closed.get())) + "/room";
     r = check({ "--bridge", nowhere });
     CHECK(r.status != 0);
     CHECK(r.err.find("cannot connect to the MQTT broker at 127.0.0.1:" +
@@ -405,9 +403,9 @@ TEST_CASE("a bridge the broker refuses logs it once and retries; the room works 
     // A password file others may read: the daemon does not start.
     const std::string open = dir.write("open", "right\n");
     ::chmod(open.c_str(), 0644);
-    const auto r = runProcess({ daemonPath(), "--config", "/dev/null", "--mode", "broadcast",
-                                "--listen", "127.0.0.1:0", "--bridge", broker.url(),
-                                "--bridge-password-file", open });
+    const auto r =
+            runProcess({ daemonPath(), "--config", "/dev/null", "--mode", "broadcast", "--listen",
+                         "127.0.0.1:0", "--bridge", broker.url(), "--bridge-password-file", open });
     CHECK(r.status == 78);
     CHECK(r.err.find("readable or writable by others") != std::string::npos);
 }
