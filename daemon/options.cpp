@@ -213,7 +213,7 @@ Apply bridgeSetter()
 Apply nodeNameSetter()
 {
     return [](Settings &s, std::string_view v) -> std::string {
-        if (std::string why = nodeNameProblem(v); !why.empty())
+        if (std::string why = nodeNameProblem(v); !v.empty() && !why.empty())
             return why;
         s.nodeName = v;
         return {};
@@ -290,7 +290,7 @@ const std::vector<OptionDef> &optionDefs()
           "system's CAs)",
           textSetter(&Settings::bridgeCaFile, 4096) },
         { "node-name", "NAME",
-          "this daemon's name in bridged rooms: NAME/SENDER: M (default: the host name)",
+          "this daemon's name in bridged rooms: NAME/SENDER: M (default, or empty: the host name)",
           nodeNameSetter() },
     };
     return defs;
