@@ -58,7 +58,7 @@ public:
     // the members it was meant for (queued, dropped or disconnected).
     std::size_t publish(const BroadcastService &from, std::string_view message) noexcept;
     // A message from beyond this daemon (the bridge): to every member, each line after prefix
-    // ("NODE/SENDER: "), escaped alike. nullptr when no member or memory short.
+    // ("NODE/SENDER: "), escaped alike; returns the members it was meant for.
     std::size_t publishRemote(std::string_view prefix, std::string_view message) noexcept;
     // Where local messages go besides the members (borrowed; nullptr: nowhere).
     void setRelay(BroadcastRelay *relay) noexcept { relay_ = relay; }

@@ -551,13 +551,14 @@ void MqttBridge::relay(std::string_view sender, std::string_view message) noexce
         ++unbridged_; // QoS 0 and no queue while down: counted, said when it is back
         return;
     }
+    sender = sender.substr(0, kMaxName);
     if (queue_.empty() && !::mosquitto_want_write(mosq_.get())) {
         publishNow(sender, message);
         return;
     }
     // libmosquitto still holds a packet the socket did not take: queue ours behind it, as
     // much as a client may have waiting (--high-water), in memory the budget counts.
-    const std::uint16_t nameSize = static_cast<std::uint16_t>(std::min(sender.size(), kMaxName));
+    const auto nameSize = static_cast<std::uint16_t>(sender.size());
     const std::size_t size = sizeof(nameSize) + nameSize + message.size();
     const std::size_t cost = Chunk::costOf(size);
     if (dropping_ || queuedCost_ + cost > highWater_) {
@@ -740,9 +741,10 @@ std::string MqttBridge::status() const
 
 void MqttBridge::stop() noexcept
 {
-    if (state_ == State::Up)
+    const bool up = state_ == State::Up;
+    state_ = State::Stopped; // first: the disconnect callback that follows is not an outage
+    if (up)
         ::mosquitto_disconnect(mosq_.get()); // written now if the socket takes it
-    state_ = State::Stopped;
     hub_.setRelay(nullptr);
 }
 

@@ -232,6 +232,7 @@ TEST_CASE("clients of two bridged daemons see each other's messages, named by no
                         "bridge up (A on 127.0.0.1:" + std::to_string(broker.port()) + "/room)"));
     CHECK(a.stop() == 0);
     CHECK(b.stop() == 0);
+    CHECK(countOf(a.log(), "warning") == 0); // a stop is not an outage
 }
 
 TEST_CASE("mosquitto_sub sees the room's messages and mosquitto_pub's reach its clients",
