@@ -45,6 +45,64 @@ std::string topicProblem(std::string_view topic)
 
 } // namespace
 
+namespace {
+
+// "USER@" taken off authority, if there is one; "" or why it is wrong.
+std::string takeUser(std::string_view &authority, BridgeUrl &url)
+{
+    const auto at = authority.rfind('@');
+    if (at == std::string_view::npos)
+        return {};
+    url.user = authority.substr(0, at);
+    authority.remove_prefix(at + 1);
+    if (url.user.empty() || url.user.find(':') != std::string::npos)
+        return "the user must not be empty nor hold a password (use bridge-password-file)";
+    if (std::any_of(url.user.begin(), url.user.end(),
+                    [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; }))
+        return "the user holds a space or a control character";
+    return {};
+}
+
+// HOST, [IPV6] and :PORT of what is left of authority; "" or why it is wrong.
+std::string takeHostPort(std::string_view authority, BridgeUrl &url)
+{
+    bool hasPort = false;
+    std::string_view port;
+    if (authority.starts_with('[')) {
+        const auto close = authority.find(']');
+        if (close == std::string_view::npos)
+            return "an IPv6 address needs its closing ']'";
+        url.host = authority.substr(1, close - 1);
+        in6_addr a6{};
+        if (::inet_pton(AF_INET6, url.host.c_str(), &a6) != 1)
+            return "not an IPv6 address between '[' and ']'";
+        authority.remove_prefix(close + 1);
+        if (!authority.empty() && !authority.starts_with(':'))
+            return "text after the IPv6 address that is not :PORT";
+        hasPort = !authority.empty();
+        port = hasPort ? authority.substr(1) : authority;
+    } else {
+        const auto colon = authority.find(':');
+        url.host = authority.substr(0, colon);
+        hasPort = colon != std::string_view::npos;
+        if (hasPort)
+            port = authority.substr(colon + 1);
+        if (url.host.empty() || url.host.size() > 253 ||
+            !std::all_of(url.host.begin(), url.host.end(), hostChar))
+            return "the host is not a name or an address (letters, digits, '.', '-')";
+    }
+    if (!hasPort)
+        return {};
+    unsigned value = 0;
+    const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec != std::errc() || ptr != port.data() + port.size() || value == 0 || value > 65535)
+        return "the port is not a number from 1 to 65535";
+    url.port = static_cast<std::uint16_t>(value);
+    return {};
+}
+
+} // namespace
+
 std::optional<BridgeUrl> parseBridgeUrl(std::string_view text, std::string &error)
 {
     BridgeUrl url;
@@ -65,63 +123,13 @@ std::optional<BridgeUrl> parseBridgeUrl(std::string_view text, std::string &erro
     }
     std::string_view authority = text.substr(0, slash);
     const std::string_view topic = text.substr(slash + 1);
-    if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
-        url.user = authority.substr(0, at);
-        authority.remove_prefix(at + 1);
-        if (url.user.empty() || url.user.find(':') != std::string::npos) {
-            error = "the user must not be empty nor hold a password (use bridge-password-file)";
-            return std::nullopt;
-        }
-        if (std::any_of(url.user.begin(), url.user.end(), [](char c) {
-                return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f;
-            })) {
-            error = "the user holds a space or a control character";
-            return std::nullopt;
-        }
-    }
-    std::string_view port;
-    if (authority.starts_with('[')) {
-        const auto close = authority.find(']');
-        if (close == std::string_view::npos) {
-            error = "an IPv6 address needs its closing ']'";
-            return std::nullopt;
-        }
-        url.host = authority.substr(1, close - 1);
-        in6_addr a6{};
-        if (::inet_pton(AF_INET6, url.host.c_str(), &a6) != 1) {
-            error = "not an IPv6 address between '[' and ']'";
-            return std::nullopt;
-        }
-        authority.remove_prefix(close + 1);
-        if (!authority.empty() && !authority.starts_with(':')) {
-            error = "text after the IPv6 address that is not :PORT";
-            return std::nullopt;
-        }
-        port = authority.empty() ? authority : authority.substr(1);
-    } else {
-        const auto colon = authority.find(':');
-        url.host = authority.substr(0, colon);
-        if (colon != std::string_view::npos)
-            port = authority.substr(colon + 1);
-        if (url.host.empty() || url.host.size() > 253 ||
-            !std::all_of(url.host.begin(), url.host.end(), hostChar)) {
-            error = "the host is not a name or an address (letters, digits, '.', '-')";
-            return std::nullopt;
-        }
-    }
-    if (authority.find(':') != std::string_view::npos || !port.empty()) {
-        unsigned value = 0;
-        const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-        if (ec != std::errc() || ptr != port.data() + port.size() || value == 0 || value > 65535) {
-            error = "the port is not a number from 1 to 65535";
-            return std::nullopt;
-        }
-        url.port = static_cast<std::uint16_t>(value);
-    }
-    if (std::string why = topicProblem(topic); !why.empty()) {
-        error = why;
+    error = takeUser(authority, url);
+    if (error.empty())
+        error = takeHostPort(authority, url);
+    if (error.empty())
+        error = topicProblem(topic);
+    if (!error.empty())
         return std::nullopt;
-    }
     url.topic = topic;
     return url;
 }
