@@ -37,17 +37,35 @@ void BroadcastHub::leave(BroadcastService &member) noexcept
 
 std::size_t BroadcastHub::publish(const BroadcastService &from, std::string_view message) noexcept
 {
+    if (relay_) {
+        const std::string_view prefix = from.prefix();
+        relay_->relay(prefix.substr(0, prefix.size() - 2), message); // without ": "
+    }
     if (size_ == 0 || (size_ == 1 && from.linked()))
         return 0; // nobody to tell: nothing to build
+    return deliver(&from, from.prefix(), message);
+}
+
+std::size_t BroadcastHub::publishRemote(std::string_view prefix, std::string_view message) noexcept
+{
+    return size_ == 0 ? 0 : deliver(nullptr, prefix, message);
+}
+
+std::size_t BroadcastHub::deliver(const BroadcastService *from, std::string_view prefix,
+                                  std::string_view message) noexcept
+{
     // No client can make a line look like another's (common/safe_text.h): each line of the
     // message gets the sender's prefix, and what could start a line of its own inside one
     // (\r, other line breaks, terminal controls, invalid UTF-8) is escaped.
-    const std::string_view prefix = from.prefix();
     ChunkRef chunk(Chunk::create(broadcastLinesSize(prefix, message), config_.memory));
     if (!chunk) {
-        const log::Peer who{ from.peer(), from.id() };
-        log::at(log::Level::Warning, &who,
-                "memory short (--memory-limit): a message not delivered");
+        if (from) {
+            const log::Peer who{ from->peer(), from->id() };
+            log::at(log::Level::Warning, &who,
+                    "memory short (--memory-limit): a message not delivered");
+        } else {
+            log::warning("memory short (--memory-limit): a bridged message not delivered");
+        }
         return 0;
     }
     writeBroadcastLines(prefix, message, chunk->data());
@@ -56,7 +74,7 @@ std::size_t BroadcastHub::publish(const BroadcastService &from, std::string_view
     std::size_t n = 0;
     // A disconnected member leaves the list, nothing else does.
     members_.forEach([&](BroadcastService &m) {
-        if (&m != &from) {
+        if (&m != from) {
             m.deliver(*chunk);
             ++n;
         }

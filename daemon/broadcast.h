@@ -23,6 +23,17 @@ struct BroadcastConfig {
 
 class BroadcastService;
 
+// What the room says goes out beyond this daemon too (the MQTT bridge, daemon/bridge.h): the
+// hub hands it every local message, with the sender's name ("192.0.2.7:5000", "unix #3").
+class BroadcastRelay
+{
+public:
+    virtual void relay(std::string_view sender, std::string_view message) noexcept = 0;
+
+protected:
+    ~BroadcastRelay() = default;
+};
+
 // How the other clients see a client's messages: "<name>: M". The peer as logged (address and
 // port, IPv4 plain, IPv6 in brackets); a unix socket client as "unix #N", its connection number.
 std::string broadcastName(const std::string &peer, std::uint64_t id);
@@ -46,6 +57,11 @@ public:
     // of the message prefixed and escaped as writeBroadcastLines() says; returns
     // the members it was meant for (queued, dropped or disconnected).
     std::size_t publish(const BroadcastService &from, std::string_view message) noexcept;
+    // A message from beyond this daemon (the bridge): to every member, each line after prefix
+    // ("NODE/SENDER: "), escaped alike; returns the members it was meant for.
+    std::size_t publishRemote(std::string_view prefix, std::string_view message) noexcept;
+    // Where local messages go besides the members (borrowed; nullptr: nowhere).
+    void setRelay(BroadcastRelay *relay) noexcept { relay_ = relay; }
 
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
     [[nodiscard]] const BroadcastConfig &config() const noexcept { return config_; }
@@ -54,7 +70,11 @@ public:
     [[nodiscard]] std::uint64_t deliveries() const noexcept { return deliveries_; }
 
 private:
+    std::size_t deliver(const BroadcastService *from, std::string_view prefix,
+                        std::string_view message) noexcept;
+
     const BroadcastConfig &config_;
+    BroadcastRelay *relay_ = nullptr;
     IntrusiveList<BroadcastService> members_;
     std::size_t size_ = 0;
     std::uint64_t chunksBuilt_ = 0;

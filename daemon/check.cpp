@@ -19,6 +19,7 @@
 
 #include <fmt/format.h>
 
+#include "bridge.h"
 #include "common/safe_text.h"
 #include "exit_code.h"
 #include "listen_set.h"
@@ -29,6 +30,7 @@ namespace pisock {
 namespace {
 
 constexpr std::string_view kTcpListen = "0A";
+constexpr unsigned kBridgeCheckMs = 5000; // for the broker's CONNACK
 constexpr unsigned long kUnixAcceptingFlag = 0x10000; // __SO_ACCEPTCON
 
 std::vector<std::string_view> words(std::string_view line)
@@ -388,6 +390,14 @@ int runCheck(const CommandLine &cmd, const Settings &settings)
         const Finding f = tryListen(plan);
         std::fprintf(f.problem ? stderr : stdout, "pisockd: %s\n", escapeText(f.sentence).c_str());
         problems += f.problem ? 1 : 0;
+    }
+    if (!settings.bridge.empty()) {
+        // The broker as the daemon would meet it: address, TLS, user and password.
+        std::string ok;
+        const std::string problem = checkBridge(settings, ok, kBridgeCheckMs);
+        std::fprintf(problem.empty() ? stdout : stderr, "pisockd: %s\n",
+                     escapeText(problem.empty() ? ok : problem).c_str());
+        problems += problem.empty() ? 0 : 1;
     }
     std::fflush(stdout);
     return problems == 0 ? kExitOk : kExitOsErr;

@@ -14,6 +14,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "bridge_url.h"
 #include "common/closest_word.h"
 #include "common/duration.h"
 #include "common/errors.h"
@@ -204,6 +205,27 @@ void clearList(Settings &s, std::string_view name)
         s.deny.clear();
 }
 
+Apply bridgeSetter()
+{
+    return [](Settings &s, std::string_view v) -> std::string {
+        std::string error;
+        if (!v.empty() && !parseBridgeUrl(v, error))
+            return error;
+        s.bridge = v;
+        return {};
+    };
+}
+
+Apply nodeNameSetter()
+{
+    return [](Settings &s, std::string_view v) -> std::string {
+        if (std::string why = nodeNameProblem(v); !v.empty() && !why.empty())
+            return why;
+        s.nodeName = v;
+        return {};
+    };
+}
+
 std::vector<OptionDef> coreOptionDefs()
 {
     return {
@@ -266,6 +288,28 @@ std::vector<OptionDef> coreOptionDefs()
     };
 }
 
+// The MQTT bridge of a broadcast room: after the core options in --help.
+std::vector<OptionDef> bridgeOptionDefs()
+{
+    return {
+        { "bridge", "URL",
+          "broadcast mode: join the room to an MQTT topic through a broker, "
+          "mqtt://[USER@]HOST[:PORT]/TOPIC or mqtts://... (TLS)",
+          bridgeSetter() },
+        { "bridge-password-file", "FILE",
+          "the bridge's MQTT password, first line of a file only its owner may read; a bare "
+          "name is a systemd credential (LoadCredential=)",
+          textSetter(&Settings::bridgePasswordFile, 4096) },
+        { "bridge-ca-file", "FILE",
+          "mqtts://: the CA certificate (PEM) the broker's is checked against (default: the "
+          "system's CAs)",
+          textSetter(&Settings::bridgeCaFile, 4096) },
+        { "node-name", "NAME",
+          "this daemon's name in bridged rooms: NAME/SENDER: M (default, or empty: the host name)",
+          nodeNameSetter() },
+    };
+}
+
 // The live stats and instances sharing a port: after the others in --help.
 std::vector<OptionDef> statsOptionDefs()
 {
@@ -289,6 +333,8 @@ const std::vector<OptionDef> &optionDefs()
 {
     static const std::vector<OptionDef> defs = [] {
         std::vector<OptionDef> all = coreOptionDefs();
+        for (OptionDef &def : bridgeOptionDefs())
+            all.push_back(std::move(def));
         for (OptionDef &def : statsOptionDefs())
             all.push_back(std::move(def));
         return all;
@@ -446,6 +492,9 @@ void checkSettings(const Settings &s)
     if (s.lowWater >= s.highWater)
         throw OptionError(kExitUsage, fmt::format("low-water ({}) must be below high-water ({})",
                                                   s.lowWater, s.highWater));
+    if (!s.bridge.empty() && s.mode != Mode::Broadcast)
+        throw OptionError(kExitUsage, "bridge: the bridge joins the broadcast room, and needs "
+                                      "mode broadcast");
 }
 
 } // namespace

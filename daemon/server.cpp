@@ -141,6 +141,8 @@ void Server::open()
 {
     checkFdLimit();
     openControl();
+    if (!settings_.bridge.empty())
+        bridge_ = startBridge(loop_, hub_, settings_); // connects in the background
     // Socket activation: systemd's sockets replace --listen (sd_listen_fds(3)).
     char **names = nullptr;
     const int passed = ::sd_listen_fds_with_names(1, &names);
@@ -378,6 +380,8 @@ void Server::onTick() noexcept
     closeIdle(now);
     tendMemory(now);
     hintRawFraming(now);
+    if (bridge_)
+        bridge_->tick();
     // Out of descriptors earlier: take the spare back before accepting again.
     spareFd_.take();
     listeners_.retry();
@@ -449,6 +453,8 @@ void Server::updateStatus() noexcept
             status = fmt::format("{} now, {} served, {}", plural(connections_.size(), "client"),
                                  served_, plural(messages, "message"));
         }
+        if (bridge_)
+            status += "; " + bridge_->status();
         notifier_.status(std::move(status), loop_.now());
     } catch (const std::bad_alloc &) {
         // The status can wait for the next tick.
@@ -465,6 +471,8 @@ void Server::stop() noexcept
     }
     stopping_ = true;
     notifier_.stopping();
+    if (bridge_)
+        bridge_->stop();
     log::info("stopping: {} to finish", plural(connections_.size(), "client"));
     listeners_.closeAll();
     stopDeadline_ = loop_.now() + settings_.shutdownTimeoutSec * 1000ull;
@@ -498,6 +506,15 @@ void Server::reload() noexcept
             notes += "; control-socket and reuse-port apply after a restart";
             next.controlSocket = settings_.controlSocket;
             next.reusePort = settings_.reusePort;
+        }
+        if (next.bridge != settings_.bridge || next.nodeName != settings_.nodeName ||
+            next.bridgePasswordFile != settings_.bridgePasswordFile ||
+            next.bridgeCaFile != settings_.bridgeCaFile) {
+            notes += "; bridge settings apply after a restart";
+            next.bridge = settings_.bridge;
+            next.nodeName = settings_.nodeName;
+            next.bridgePasswordFile = settings_.bridgePasswordFile;
+            next.bridgeCaFile = settings_.bridgeCaFile;
         }
         if (listeners_.activated()) {
             if (!sameEndpoints(next.listen, settings_.listen))

@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bridge.h"
 #include "broadcast.h"
 #include "common/memory_budget.h"
 #include "common/unique_fd.h"
@@ -96,6 +97,7 @@ private:
     ConnectionLimits limits_; // shared by every Connection
     BroadcastConfig broadcast_; // shared by the hub
     BroadcastHub hub_; // broadcast mode: the clients taking part; outlives connections_
+    std::unique_ptr<Bridge> bridge_; // bridge = mqtt://...: the room beyond this daemon
     SpareFd spareFd_; // for EMFILE; before listeners_, which borrow it
     ListenSet listeners_;
     Notifier notifier_;

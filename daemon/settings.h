@@ -43,6 +43,11 @@ struct Settings {
     std::string controlSocket = kDefaultControlSocket; // "": none
     std::string metricsFile; // Prometheus text, rewritten every 15 s; "": none
     bool reusePort = false; // SO_REUSEPORT: instances share the port (pisockd@.service)
+    // Broadcast mode: the room bridged to an MQTT topic (daemon/bridge.h); empty: no bridge.
+    std::string bridge; // mqtt://[user@]HOST[:PORT]/TOPIC, checked by parseBridgeUrl()
+    std::string bridgePasswordFile;
+    std::string bridgeCaFile; // TLS (mqtts://): the broker's CA; empty: the system's CAs
+    std::string nodeName; // how other daemons name this one; empty: the host name
     bool fromFile = false; // a configuration file was read: a reload needs one too
 };
 

@@ -352,3 +352,38 @@ TEST_CASE("closing a member takes it out of the room", "[broadcast]")
     CHECK(r.hub.chunksBuilt() == 0);
     r.spin(1); // the retired connection goes
 }
+
+namespace {
+
+// What the bridge is to the hub, recorded.
+struct RecordingRelay final : BroadcastRelay {
+    std::vector<std::pair<std::string, std::string>> got;
+    void relay(std::string_view sender, std::string_view message) noexcept override
+    {
+        got.emplace_back(sender, message);
+    }
+};
+
+} // namespace
+
+TEST_CASE("the relay gets every local message with its sender; remote messages reach every "
+          "member under their prefix, escaped",
+          "[broadcast]")
+{
+    Room r;
+    RecordingRelay relay;
+    r.hub.setRelay(&relay);
+    Member &a = r.add("192.0.2.1:5000");
+    r.write(a, "alone here\n");
+    CHECK(r.runUntil([&] { return relay.got.size() == 1; }));
+    CHECK(relay.got[0] == std::pair<std::string, std::string>("192.0.2.1:5000", "alone here"));
+
+    Member &b = r.add("unix");
+    CHECK(r.hub.publishRemote("kitchen/192.0.2.9:7: ", "hi\x1b[2J\nsecond line") == 2);
+    const std::string want = "kitchen/192.0.2.9:7: hi\\x1b[2J\nkitchen/192.0.2.9:7: second line\n";
+    CHECK(r.runUntil([&] { return a.got == want && b.got == want; }));
+    r.write(b, "from unix\n");
+    CHECK(r.runUntil([&] { return relay.got.size() == 2; }));
+    CHECK(relay.got[1].first == "unix #2");
+    r.hub.setRelay(nullptr);
+}
