@@ -221,7 +221,8 @@ void Server::onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) no
         ref.watchIdle(idle_);
         connections_.emplace(id, std::move(conn));
         memory_.setHolders(connections_.size());
-        ++served_;
+        if (!proxied)
+            ++served_; // through a proxy: once the header names a client (not a health check)
         const log::Peer who{ ref.peer(), id, cred ? &*cred : nullptr };
         log::at(proxied ? log::Level::Debug : log::Level::Info, &who, "connected on {}{}{}",
                 from.address(),
@@ -458,8 +459,10 @@ void Server::updateStatus() noexcept
             std::uint64_t messages = messages_;
             for (auto &[id, conn] : connections_)
                 messages += conn->messages();
-            status = fmt::format("{} now, {} served, {}", plural(connections_.size(), "client"),
-                                 served_, plural(messages, "message"));
+            // Health checks and connections still without their PROXY header are no clients.
+            status = fmt::format("{} now, {} served, {}",
+                                 plural(connections_.size() - quiet_.size(), "client"), served_,
+                                 plural(messages, "message"));
         }
         notifier_.status(std::move(status), loop_.now());
     } catch (const std::bad_alloc &) {

@@ -129,6 +129,7 @@ std::unique_ptr<Service> Server::onProxyHeader(std::uint64_t id, const ProxyHead
         if (!admitProxied(id, header.source, from.proxy, refusal))
             return nullptr; // quiet: the refusal was logged
         quiet_.erase(id);
+        ++served_;
         c.setPeer(formatPeer(header.source));
         const log::Peer who{ c.peer(), id, nullptr, from.proxy, header.commonName };
         log::at(log::Level::Info, &who, "connected on {} through proxy {} (PROXY v{}){}",
