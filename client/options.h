@@ -11,6 +11,7 @@
 #include "common/address.h"
 #include "common/line_codec.h"
 #include "status.h"
+#include "tls.h"
 
 namespace pisock {
 
@@ -34,6 +35,7 @@ struct ClientOptions {
     bool hex = false; // --hex: show what arrives as a hex dump
     Framing framing = Framing::Line;
     std::optional<std::chrono::milliseconds> timeout; // none: wait as long as it takes
+    TlsOptions tls; // --tls, --ca, --insecure
 };
 
 struct CommandLine {
