@@ -66,15 +66,25 @@ struct TlsClient::State {
             gnutls_certificate_free_credentials(credentials);
     }
 
+    // Waits until the TCP socket can take more (GnuTLS said GNUTLS_E_AGAIN).
+    void waitWritable() const
+    {
+        pollfd p{ tcp.get(), POLLOUT, 0 };
+        ::poll(&p, 1, -1);
+    }
+
     // Server to client: false once nothing more will come (close_notify, error, or the plain
-    // side is gone).
+    // side is gone). The socket is non-blocking: a record that holds no data (a TLS 1.3
+    // session ticket) must not leave the relay blocked while the client has something to send.
     bool fromServer()
     {
         char buf[kRelayBlock];
         for (;;) {
             const ssize_t n = gnutls_record_recv(session, buf, sizeof(buf));
-            if (n == GNUTLS_E_INTERRUPTED || n == GNUTLS_E_AGAIN)
+            if (n == GNUTLS_E_INTERRUPTED)
                 continue;
+            if (n == GNUTLS_E_AGAIN)
+                return true; // back to poll()
             if (n > 0 && writeAll(plain.get(), buf, static_cast<std::size_t>(n)))
                 return true;
             // close_notify, an unannounced close or an error: the client sees the end.
@@ -94,8 +104,12 @@ struct TlsClient::State {
             for (ssize_t sent = 0; sent < n;) {
                 const ssize_t m =
                         gnutls_record_send(session, buf + sent, static_cast<std::size_t>(n - sent));
-                if (m == GNUTLS_E_INTERRUPTED || m == GNUTLS_E_AGAIN)
+                if (m == GNUTLS_E_INTERRUPTED)
                     continue;
+                if (m == GNUTLS_E_AGAIN) {
+                    waitWritable(); // then the same call again, as GnuTLS asks
+                    continue;
+                }
                 if (m < 0)
                     return false;
                 sent += m;
@@ -103,7 +117,8 @@ struct TlsClient::State {
             return true;
         }
         // The client's half-close: close_notify, then our FIN; its replies still come back.
-        gnutls_bye(session, GNUTLS_SHUT_WR);
+        while (gnutls_bye(session, GNUTLS_SHUT_WR) == GNUTLS_E_AGAIN)
+            waitWritable();
         ::shutdown(tcp.get(), SHUT_WR);
         return false;
     }
@@ -198,6 +213,7 @@ UniqueFd TlsClient::start(UniqueFd socket, const std::string &host, const std::s
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
         return fail(kStatusNetwork, trf("TLS: {reason}", fmt::arg("reason", std::strerror(errno))));
+    setBlocking(socket.get(), false); // the relay polls it
     s.tcp = std::move(socket);
     s.plain.reset(pair[0]);
     UniqueFd mine(pair[1]);

@@ -45,12 +45,14 @@ std::optional<TestCertificate> makeCertificate(const TempDir &dir, std::string &
 {
     TestCertificate c{ dir.path() + "/cert.pem", dir.path() + "/key.pem",
                        dir.path() + "/combined.pem" };
-    const auto made = runProcess(
-            { "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-              "-nodes", "-days", "2", "-subj", "/CN=localhost", "-addext",
-              "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", c.key, "-out", c.cert });
+    const auto made =
+            runProcess({ "/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                         "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj",
+                         "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                         "-keyout", c.key, "-out", c.cert });
     if (made.status != 0) {
-        why = "openssl req failed (package openssl): " + made.err;
+        why = "openssl req failed (package openssl), status " + std::to_string(made.status) + ": " +
+              made.err;
         return std::nullopt;
     }
     std::ifstream cert(c.cert);
