@@ -128,7 +128,8 @@ void ProxyStage::detach() noexcept
 
 void ProxyStage::onLowWater(Buffer &out) noexcept
 {
-    if (phase_ == Phase::Through)
+    // Guard too: a broadcast listener that never sends is told of its drops all the same.
+    if (phase_ == Phase::Through || phase_ == Phase::Guard)
         inner_->onLowWater(out);
 }
 
