@@ -18,7 +18,7 @@ namespace pisock {
 
 namespace {
 
-constexpr std::size_t kRelayBlock = 16 * 1024; // one TLS record's worth
+constexpr std::size_t kRelayBlock = std::size_t{ 16 } * 1024; // one TLS record's worth
 
 void setBlocking(int fd, bool blocking)
 {
@@ -123,6 +123,8 @@ struct TlsClient::State {
         return false;
     }
 
+    bool prepare(const std::string &host, const TlsOptions &options, Failure &failure);
+
     void run()
     {
         bool serverOpen = true;
@@ -154,35 +156,69 @@ TlsClient::TlsClient() : state_(std::make_unique<State>())
 
 TlsClient::~TlsClient() = default;
 
+namespace {
+
+// Why a failed handshake failed, for the user.
+Failure handshakeFailure(gnutls_session_t session, int ret, const std::string &server,
+                         std::optional<std::chrono::milliseconds> timeout)
+{
+    if (ret == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
+        gnutls_datum_t text{};
+        gnutls_certificate_verification_status_print(gnutls_session_get_verify_cert_status(session),
+                                                     GNUTLS_CRT_X509, &text, 0);
+        std::string why(reinterpret_cast<const char *>(text.data), text.size);
+        gnutls_free(text.data);
+        return { kStatusNetwork,
+                 trf("TLS: the certificate of {server} is not trusted: {reason} (--ca FILE "
+                     "trusts a certificate of your own; --insecure skips the check)",
+                     fmt::arg("server", server), fmt::arg("reason", why)) };
+    }
+    if (ret == GNUTLS_E_TIMEDOUT && timeout)
+        return { kStatusTimeout,
+                 trf("TLS: no handshake with {server} within {time}", fmt::arg("server", server),
+                     fmt::arg("time", formatDuration(*timeout))) };
+    return { kStatusNetwork,
+             trf("TLS: handshake with {server} failed: {reason}", fmt::arg("server", server),
+                 fmt::arg("reason", gnutls_strerror(ret))) };
+}
+
+} // namespace
+
+// The credentials and the session, set to check the certificate for host as options say.
+bool TlsClient::State::prepare(const std::string &host, const TlsOptions &options, Failure &failure)
+{
+    failure = { kStatusNetwork, tr("TLS: out of memory") };
+    if (gnutls_certificate_allocate_credentials(&credentials) < 0)
+        return false;
+    if (!options.insecure) {
+        const int loaded = options.caFile.empty()
+                                   ? gnutls_certificate_set_x509_system_trust(credentials)
+                                   : gnutls_certificate_set_x509_trust_file(credentials,
+                                                                            options.caFile.c_str(),
+                                                                            GNUTLS_X509_FMT_PEM);
+        if (loaded <= 0 && !options.caFile.empty()) {
+            failure = { kStatusUsage, trf("--ca: no certificate could be read from {file}",
+                                          fmt::arg("file", options.caFile)) };
+            return false;
+        }
+    }
+    if (gnutls_init(&session, GNUTLS_CLIENT) < 0 || gnutls_set_default_priority(session) < 0 ||
+        gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, credentials) < 0)
+        return false;
+    if (!host.empty() && !isAddress(host))
+        gnutls_server_name_set(session, GNUTLS_NAME_DNS, host.data(), host.size());
+    if (!options.insecure)
+        gnutls_session_set_verify_cert(session, host.empty() ? nullptr : host.c_str(), 0);
+    return true;
+}
+
 UniqueFd TlsClient::start(UniqueFd socket, const std::string &host, const std::string &server,
                           const TlsOptions &options,
                           std::optional<std::chrono::milliseconds> timeout, Failure &failure)
 {
     State &s = *state_;
-    auto fail = [&](int status, std::string reason) {
-        failure.status = status;
-        failure.reason = std::move(reason);
-        return UniqueFd();
-    };
-    if (gnutls_certificate_allocate_credentials(&s.credentials) < 0)
-        return fail(kStatusNetwork, tr("TLS: out of memory"));
-    if (!options.insecure) {
-        const int loaded = options.caFile.empty()
-                                   ? gnutls_certificate_set_x509_system_trust(s.credentials)
-                                   : gnutls_certificate_set_x509_trust_file(s.credentials,
-                                                                            options.caFile.c_str(),
-                                                                            GNUTLS_X509_FMT_PEM);
-        if (loaded <= 0 && !options.caFile.empty())
-            return fail(kStatusUsage, trf("--ca: no certificate could be read from {file}",
-                                          fmt::arg("file", options.caFile)));
-    }
-    if (gnutls_init(&s.session, GNUTLS_CLIENT) < 0 || gnutls_set_default_priority(s.session) < 0 ||
-        gnutls_credentials_set(s.session, GNUTLS_CRD_CERTIFICATE, s.credentials) < 0)
-        return fail(kStatusNetwork, tr("TLS: out of memory"));
-    if (!host.empty() && !isAddress(host))
-        gnutls_server_name_set(s.session, GNUTLS_NAME_DNS, host.data(), host.size());
-    if (!options.insecure)
-        gnutls_session_set_verify_cert(s.session, host.empty() ? nullptr : host.c_str(), 0);
+    if (!s.prepare(host, options, failure))
+        return {};
     setBlocking(socket.get(), true);
     gnutls_transport_set_int(s.session, socket.get());
     gnutls_handshake_set_timeout(s.session, timeout ? static_cast<unsigned>(timeout->count())
@@ -191,28 +227,16 @@ UniqueFd TlsClient::start(UniqueFd socket, const std::string &host, const std::s
     do {
         ret = gnutls_handshake(s.session);
     } while (ret < 0 && gnutls_error_is_fatal(ret) == 0);
-    if (ret == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
-        gnutls_datum_t text{};
-        gnutls_certificate_verification_status_print(
-                gnutls_session_get_verify_cert_status(s.session), GNUTLS_CRT_X509, &text, 0);
-        std::string why(reinterpret_cast<const char *>(text.data), text.size);
-        gnutls_free(text.data);
-        return fail(kStatusNetwork,
-                    trf("TLS: the certificate of {server} is not trusted: {reason} (--ca FILE "
-                        "trusts a certificate of your own; --insecure skips the check)",
-                        fmt::arg("server", server), fmt::arg("reason", why)));
+    if (ret < 0) {
+        failure = handshakeFailure(s.session, ret, server, timeout);
+        return {};
     }
-    if (ret == GNUTLS_E_TIMEDOUT && timeout)
-        return fail(kStatusTimeout,
-                    trf("TLS: no handshake with {server} within {time}", fmt::arg("server", server),
-                        fmt::arg("time", formatDuration(*timeout))));
-    if (ret < 0)
-        return fail(kStatusNetwork,
-                    trf("TLS: handshake with {server} failed: {reason}", fmt::arg("server", server),
-                        fmt::arg("reason", gnutls_strerror(ret))));
     int pair[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
-        return fail(kStatusNetwork, trf("TLS: {reason}", fmt::arg("reason", std::strerror(errno))));
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+        failure = { kStatusNetwork,
+                    trf("TLS: {reason}", fmt::arg("reason", std::strerror(errno))) };
+        return {};
+    }
     setBlocking(socket.get(), false); // the relay polls it
     s.tcp = std::move(socket);
     s.plain.reset(pair[0]);
