@@ -40,8 +40,8 @@ void Server::distrust(UniqueFd fd, const std::string &peer, const Listener &from
     ++proxyRefused_;
     fd.reset(); // at once and without a word, as a denied client
     if (proxyLog_.allow(loop_.now()))
-        log::warning("refused {} on {}: not a trusted proxy (--trusted-proxy); {} refused on "
-                     "proxy listeners so far",
+        log::warning("refused {} on {}: not a trusted proxy (--trusted-proxy); {} refused for a "
+                     "PROXY header so far",
                      peer, from.address(), proxyRefused_);
 }
 
@@ -73,11 +73,13 @@ void Server::onProxyRefused(std::uint64_t id, std::string_view why) noexcept
     const auto conn = connections_.find(id);
     if (conn == connections_.end())
         return;
-    awaiting_.erase(id);
-    quiet_.insert(id); // this line says it all; the disconnect is for debugging
+    // From a proxy, this line says it all and the disconnect is for debugging; a client of a
+    // plain listener had its connect line, and has its disconnect line.
+    if (awaiting_.erase(id) > 0)
+        quiet_.insert(id);
     // About a peer: rate-limited per host by the log (--log-rate).
     const log::Peer who{ conn->second->peer(), id };
-    log::at(log::Level::Warning, &who, "refused: {}; {} refused on proxy listeners so far", why,
+    log::at(log::Level::Warning, &who, "refused: {}; {} refused for a PROXY header so far", why,
             proxyRefused_);
 }
 
