@@ -14,6 +14,7 @@
 #include "pipe.h"
 #include "status.h"
 #include "terminal.h"
+#include "tls.h"
 
 namespace pisock {
 
@@ -25,6 +26,12 @@ int run(const ClientOptions &options)
         return runListener(options);
     Failure failure;
     UniqueFd socket = connectTo(options.endpoint, options.family, options.timeout, failure);
+    // Declared before the exchange, so destroyed after it: its relay ends once the exchange
+    // has closed the socket.
+    TlsClient tls;
+    if (socket && options.tls.enabled)
+        socket = tls.start(std::move(socket), options.endpoint.host, options.endpoint.toString(),
+                           options.tls, options.timeout, failure);
     if (!socket) {
         std::fprintf(stderr, "pisock: %s\n", failure.reason.c_str());
         return failure.status;

@@ -218,6 +218,19 @@ being asked (no quit), 5 a wrong reply (pisock bench), 6 the server sent an "err
                    tr("time allowed for the connection and for each reply: seconds, or with a "
                       "unit (5, 0.5, 250ms, 2m; default: no limit)"))
             ->type_name("DURATION");
+    auto *tls = app.add_flag("--tls", o.tls.enabled,
+                             tr("TLS to a front end that terminates it for pisockd (stunnel, "
+                                "HAProxy); the server's certificate is verified"));
+    app.add_option("--ca", o.tls.caFile,
+                   tr("with --tls: trust the certificates in this PEM file instead of the "
+                      "system's (a Pi's own certificate)"))
+            ->type_name("FILE")
+            ->needs(tls);
+    app.add_flag("--insecure", o.tls.insecure,
+                 tr("with --tls: do not verify the server's certificate (encrypted, but anyone "
+                    "could be at the other end)"))
+            ->needs(tls)
+            ->excludes("--ca");
     auto *v4 = app.add_flag("-4", a.ipv4, tr("IPv4 addresses only"));
     auto *v6 = app.add_flag("-6", a.ipv6, tr("IPv6 addresses only"));
     v4->excludes(v6);

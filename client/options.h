@@ -11,6 +11,7 @@
 #include "common/address.h"
 #include "common/line_codec.h"
 #include "status.h"
+#include "tls.h"
 
 namespace pisock {
 
@@ -36,6 +37,7 @@ struct ClientOptions {
     bool reconnect = false; // --reconnect: a listener connects again when the server closes
     Framing framing = Framing::Line;
     std::optional<std::chrono::milliseconds> timeout; // none: wait as long as it takes
+    TlsOptions tls; // --tls, --ca, --insecure
 };
 
 struct CommandLine {

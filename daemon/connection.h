@@ -99,6 +99,8 @@ public:
 
     [[nodiscard]] std::uint64_t id() const noexcept { return id_; }
     [[nodiscard]] const std::string &peer() const noexcept { return peer_; }
+    // Names the client anew: the one a proxy's header names, once the owner accepted it.
+    void setPeer(std::string peer) noexcept { peer_ = std::move(peer); }
     [[nodiscard]] ConnState state() const noexcept { return state_; }
     [[nodiscard]] std::uint64_t bytesIn() const noexcept { return bytesIn_; }
     [[nodiscard]] std::uint64_t bytesOut() const noexcept { return bytesOut_; }

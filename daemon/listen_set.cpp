@@ -15,6 +15,7 @@ namespace pisock {
 namespace {
 
 constexpr std::uint16_t kDefaultPort = 8888;
+constexpr std::string_view kProxySocketName = "proxy";
 
 bool isListeningStream(int fd) noexcept
 {
@@ -29,22 +30,23 @@ bool isListeningStream(int fd) noexcept
 
 } // namespace
 
-std::vector<ListenPlan> listenPlan(const std::vector<Endpoint> &endpoints, bool reusePort)
+std::vector<ListenPlan> listenPlan(const std::vector<ListenAddress> &addresses, bool reusePort)
 {
     std::vector<ListenPlan> plan;
-    if (endpoints.empty()) {
+    if (addresses.empty()) {
         plan.push_back({ Endpoint{ Endpoint::Kind::Inet, "::", kDefaultPort, {} }, true, true,
                          reusePort });
         return plan;
     }
-    for (const auto &ep : endpoints) {
+    for (const auto &address : addresses) {
+        const Endpoint &ep = address.endpoint;
         // "[::]:P" next to "0.0.0.0:P" would collide unless it stays IPv6-only.
         const bool v4AnyToo =
-                std::any_of(endpoints.begin(), endpoints.end(), [&](const Endpoint &o) {
-                    return o.kind == Endpoint::Kind::Inet && o.port == ep.port &&
-                           o.host == "0.0.0.0";
+                std::any_of(addresses.begin(), addresses.end(), [&](const ListenAddress &o) {
+                    return o.endpoint.kind == Endpoint::Kind::Inet && o.endpoint.port == ep.port &&
+                           o.endpoint.host == "0.0.0.0";
                 });
-        plan.push_back({ ep, !v4AnyToo, false, reusePort });
+        plan.push_back({ ep, !v4AnyToo, false, reusePort, address.proxy });
     }
     return plan;
 }
@@ -58,7 +60,8 @@ ListenSet::~ListenSet() = default;
 
 void ListenSet::announce(const Listener &listener, const std::string &origin)
 {
-    log::info("listening on {}{}", listener.address(), origin);
+    log::info("listening on {}{}{}", listener.address(), origin,
+              listener.proxy() ? ", for clients through a proxy (PROXY protocol)" : "");
     // No file, so no permissions: unlike a socket file, nothing limits who connects.
     if (listener.address().starts_with("unix:@"))
         log::warning("{} is an abstract unix socket: it has no file permissions, so any process "
@@ -92,6 +95,8 @@ void ListenSet::adopt(int first, const std::vector<std::string> &names)
         ::fcntl(fd, F_SETFD, FD_CLOEXEC);
         // systemd keeps its own copy: closing ours never unlinks or closes its socket.
         auto listener = std::make_unique<Listener>(loop_, UniqueFd(fd), sink_, spare_);
+        // FileDescriptorName=proxy: the socket unit's way to say ",proxy".
+        listener->setProxy(names[i] == kProxySocketName);
         start(Entry{ fmt::format("fd {}", fd), std::move(listener) }, origin);
     }
 }
@@ -120,18 +125,19 @@ ListenSet::Entry ListenSet::openOne(const ListenPlan &plan)
     auto listener = std::make_unique<Listener>(loop_, std::move(fd), sink_, spare_);
     if (ep.kind == Endpoint::Kind::Unix)
         listener->setUnlinkOnClose(ep.path); // it created the file
+    listener->setProxy(plan.proxy);
     return Entry{ socketKey(ep), std::move(listener) };
 }
 
-void ListenSet::open(const std::vector<Endpoint> &endpoints)
+void ListenSet::open(const std::vector<ListenAddress> &addresses)
 {
-    for (const auto &plan : listenPlan(endpoints, reusePort_))
+    for (const auto &plan : listenPlan(addresses, reusePort_))
         start(openOne(plan), {});
 }
 
-void ListenSet::update(const std::vector<Endpoint> &endpoints)
+void ListenSet::update(const std::vector<ListenAddress> &addresses)
 {
-    const std::vector<ListenPlan> plan = listenPlan(endpoints, reusePort_);
+    const std::vector<ListenPlan> plan = listenPlan(addresses, reusePort_);
     auto has = [this](const std::string &key) {
         return std::any_of(entries_.begin(), entries_.end(),
                            [&](const Entry &e) { return e.key == key; });
@@ -150,10 +156,16 @@ void ListenSet::update(const std::vector<Endpoint> &endpoints)
         throw;
     }
     for (auto it = entries_.begin(); it != entries_.end();) {
-        const bool kept = std::any_of(plan.begin(), plan.end(), [&](const ListenPlan &p) {
+        const auto kept = std::find_if(plan.begin(), plan.end(), [&](const ListenPlan &p) {
             return socketKey(p.endpoint) == it->key;
         });
-        if (kept) {
+        if (kept != plan.end()) {
+            if (kept->proxy != it->listener->proxy()) {
+                it->listener->setProxy(kept->proxy);
+                log::info("{}: new clients {}", it->listener->address(),
+                          kept->proxy ? "come through a proxy (PROXY protocol)"
+                                      : "connect directly (no PROXY header)");
+            }
             ++it;
             continue;
         }

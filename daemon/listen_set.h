@@ -8,6 +8,7 @@
 #include "common/address.h"
 #include "common/unique_fd.h"
 #include "event_loop.h"
+#include "listen_address.h"
 #include "listener.h"
 
 namespace pisock {
@@ -18,10 +19,12 @@ struct ListenPlan {
     bool dualStack = true; // "[::]:P" takes IPv4 too, unless "0.0.0.0:P" is listed as well
     bool fallbackToIpv4 = false; // the default address: IPv4 only where IPv6 is disabled
     bool reusePort = false; // SO_REUSEPORT (TCP): instances of pisockd@.service share the port
+    bool proxy = false; // ",proxy": its clients start with a PROXY header
 };
 
 // What --listen asks for: [::]:8888 when the list is empty.
-std::vector<ListenPlan> listenPlan(const std::vector<Endpoint> &endpoints, bool reusePort = false);
+std::vector<ListenPlan> listenPlan(const std::vector<ListenAddress> &addresses,
+                                   bool reusePort = false);
 
 // Opens the listening socket plan asks for. A Pi with IPv6 disabled (EAFNOSUPPORT) gets
 // "0.0.0.0" on the same port for the default address, and ipv4Only says so. Throws
@@ -40,17 +43,18 @@ public:
     ListenSet &operator=(const ListenSet &) = delete;
 
     // Takes the sockets the service manager passed, fds first..first+names.size()-1, with their
-    // names ("" when unnamed). Throws std::system_error for one that is not a listening stream
+    // names ("" when unnamed); one named "proxy" is a ",proxy" listener. Throws std::system_error for one that is not a listening stream
     // socket.
     void adopt(int first, const std::vector<std::string> &names);
     // SO_REUSEPORT on the TCP sockets opened from now on (--reuse-port).
     void setReusePort(bool on) noexcept { reusePort_ = on; }
     // Opens every address; throws std::system_error naming the one that failed.
-    void open(const std::vector<Endpoint> &endpoints);
+    void open(const std::vector<ListenAddress> &addresses);
     // Reload: opens the addresses that are new, then closes those no longer listed; clients
     // accepted earlier stay. All or nothing: if one cannot be opened, the ones just opened
-    // are closed again and std::system_error is thrown, and the set is as it was.
-    void update(const std::vector<Endpoint> &endpoints);
+    // are closed again and std::system_error is thrown, and the set is as it was. A listener
+    // kept takes its new ",proxy" option for the clients it accepts from then on.
+    void update(const std::vector<ListenAddress> &addresses);
     // Stops accepting everywhere (shutdown).
     void closeAll() noexcept;
     // Accepts what may be waiting without a new edge (after running out of descriptors).

@@ -74,6 +74,10 @@ public:
     [[nodiscard]] int fd() const noexcept { return fd_.get(); }
     // Delete a unix socket's file when this listener closes (it created the file).
     void setUnlinkOnClose(std::string path) { unlinkPath_ = std::move(path); }
+    // Its clients start with a PROXY protocol header (",proxy"); what that means for them is
+    // the sink's to decide.
+    void setProxy(bool proxy) noexcept { proxy_ = proxy; }
+    [[nodiscard]] bool proxy() const noexcept { return proxy_; }
 
 private:
     void acceptSome() noexcept;
@@ -85,6 +89,7 @@ private:
     SpareFd &spare_;
     std::string address_;
     std::string unlinkPath_;
+    bool proxy_ = false;
     bool stalled_ = false; // clients may be queued with no edge to come: retry() accepts
 };
 

@@ -182,7 +182,7 @@ void flushSuppressed() noexcept
 std::vector<std::string> journalFields(Level level, std::string_view text, const Peer *peer)
 {
     std::vector<std::string> fields;
-    fields.reserve(peer ? 7 : 3);
+    fields.reserve(peer ? 9 : 3);
     const std::string address = peer ? escapeText(peer->address) : std::string();
     if (peer)
         fields.push_back(fmt::format("MESSAGE={} #{}: {}", address, peer->conn, escapeText(text)));
@@ -197,6 +197,10 @@ std::vector<std::string> journalFields(Level level, std::string_view text, const
             fields.push_back(fmt::format("PISOCKD_PEER_UID={}", peer->cred->uid));
             fields.push_back(fmt::format("PISOCKD_PEER_PID={}", peer->cred->pid));
         }
+        if (!peer->proxy.empty())
+            fields.push_back("PISOCKD_PROXY=" + escapeText(peer->proxy));
+        if (!peer->tlsName.empty())
+            fields.push_back("PISOCKD_TLS_CN=" + escapeText(peer->tlsName));
     }
     return fields;
 }

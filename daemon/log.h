@@ -42,14 +42,19 @@ struct Peer {
     std::string_view address;
     std::uint64_t conn = 0;
     const PeerCred *cred = nullptr;
+    // A client that came through a proxy (PROXY protocol): the proxy's address, and the
+    // common name of its TLS client certificate if the proxy passed one (raw bytes, escaped
+    // here). Empty: none.
+    std::string_view proxy = {};
+    std::string_view tlsName = {};
 };
 
 // Writes one line, unless a peer's lines are over the rate limit.
 void write(Level level, std::string_view text, const Peer *peer = nullptr) noexcept;
 
 // The fields of one journal entry, "NAME=value" (MESSAGE, PRIORITY, SYSLOG_IDENTIFIER and,
-// for a peer, PISOCKD_PEER and PISOCKD_CONN, and PISOCKD_PEER_UID and PISOCKD_PEER_PID with
-// its credentials). Every value is escaped as every log line is (common/safe_text.h): a
+// for a peer, PISOCKD_PEER and PISOCKD_CONN, PISOCKD_PEER_UID and PISOCKD_PEER_PID with
+// its credentials, PISOCKD_PROXY and PISOCKD_TLS_CN for a client through a proxy). Every value is escaped as every log line is (common/safe_text.h): a
 // peer's bytes can neither start a line or a field of their own nor drive a terminal.
 std::vector<std::string> journalFields(Level level, std::string_view text, const Peer *peer);
 

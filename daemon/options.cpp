@@ -203,6 +203,8 @@ void clearList(Settings &s, std::string_view name)
         s.allow.clear();
     else if (name == "deny")
         s.deny.clear();
+    else if (name == "trusted-proxy")
+        s.trustedProxies.clear();
 }
 
 Apply bridgeSetter()
@@ -241,9 +243,10 @@ std::vector<OptionDef> coreOptionDefs()
         { "reply-prefix", "TEXT", "text put before each reply (default \"server rec: \")",
           textSetter(&Settings::replyPrefix, 4096) },
         { "listen", "ADDR",
-          "address to listen on, repeatable: [::]:8888, 0.0.0.0:8888, 127.0.0.1:0, unix:/path "
+          "address to listen on, repeatable: [::]:8888, 0.0.0.0:8888, 127.0.0.1:0, unix:/path; "
+          "\",proxy\" after it: clients come through a proxy that sends a PROXY header "
           "(default [::]:8888)",
-          listAdder(&Settings::listen, parseEndpoint, true), true },
+          listAdder(&Settings::listen, parseListenAddress, true), true },
         { "max-message", "BYTES", "longest message answered (default 64K)",
           sizeSetter(&Settings::maxMessage, 1, 16 * kMiB) },
         { "max-connections", "N",
@@ -285,6 +288,10 @@ std::vector<OptionDef> coreOptionDefs()
           listAdder(&Settings::allow, parseCidr, false), true },
         { "deny", "CIDR", "refuse these networks, repeatable; wins over --allow (default: none)",
           listAdder(&Settings::deny, parseCidr, false), true },
+        { "trusted-proxy", "CIDR",
+          "proxies that may connect to a \",proxy\" listener, repeatable: 127.0.0.1, "
+          "10.0.0.0/8 (default: none)",
+          listAdder(&Settings::trustedProxies, parseCidr, false), true },
     };
 }
 
@@ -475,11 +482,11 @@ class SocketSet
 {
 public:
     // The index of an earlier address with the same socket as endpoint, which is number index.
-    std::optional<std::size_t> add(const Endpoint &endpoint, std::size_t index)
+    std::optional<std::size_t> add(const ListenAddress &endpoint, std::size_t index)
     {
-        if (endpoint.kind == Endpoint::Kind::Inet && endpoint.port == 0)
+        if (endpoint.endpoint.kind == Endpoint::Kind::Inet && endpoint.endpoint.port == 0)
             return std::nullopt;
-        const auto [it, added] = seen_.emplace(socketKey(endpoint), index);
+        const auto [it, added] = seen_.emplace(socketKey(endpoint.endpoint), index);
         return added ? std::nullopt : std::optional<std::size_t>(it->second);
     }
 
@@ -489,6 +496,15 @@ private:
 
 void checkSettings(const Settings &s)
 {
+    // A proxy listener nobody may connect to is a mistake, not a policy: say so at start.
+    const auto proxyInet = std::find_if(s.listen.begin(), s.listen.end(), [](const auto &l) {
+        return l.proxy && l.endpoint.kind == Endpoint::Kind::Inet;
+    });
+    if (proxyInet != s.listen.end() && s.trustedProxies.empty())
+        throw OptionError(kExitUsage,
+                          fmt::format("listen {}: a proxy listener needs trusted-proxy (the "
+                                      "addresses of the proxies that may connect to it)",
+                                      proxyInet->toString()));
     if (s.lowWater >= s.highWater)
         throw OptionError(kExitUsage, fmt::format("low-water ({}) must be below high-water ({})",
                                                   s.lowWater, s.highWater));

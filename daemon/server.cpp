@@ -76,11 +76,12 @@ std::string plural(std::uint64_t n, std::string_view word)
     return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s");
 }
 
-bool sameEndpoints(const std::vector<Endpoint> &a, const std::vector<Endpoint> &b)
+bool sameEndpoints(const std::vector<ListenAddress> &a, const std::vector<ListenAddress> &b)
 {
     return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                      [](const Endpoint &x, const Endpoint &y) {
-                          return socketKey(x) == socketKey(y);
+                      [](const ListenAddress &x, const ListenAddress &y) {
+                          return socketKey(x.endpoint) == socketKey(y.endpoint) &&
+                                 x.proxy == y.proxy;
                       });
 }
 
@@ -161,11 +162,12 @@ void Server::open()
         log::notice("listen addresses of the configuration ignored: systemd passed the sockets");
 }
 
-std::unique_ptr<Service> Server::makeService(const std::string &peer, std::uint64_t id)
+std::unique_ptr<Service> Server::makeService(const std::string &peer, std::uint64_t id,
+                                             bool healthCheck)
 {
     if (settings_.mode == Mode::Echo)
         return std::make_unique<EchoService>();
-    if (settings_.mode == Mode::Broadcast)
+    if (settings_.mode == Mode::Broadcast && !healthCheck)
         return std::make_unique<BroadcastService>(hub_, reply_, settings_.framing, peer, id);
     return std::make_unique<LineService>(reply_, settings_.framing, peer, id);
 }
@@ -195,11 +197,18 @@ void Server::onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) no
         // for whatever needs it.
         const std::optional<PeerCred> cred = peer.family() == AF_UNIX ? peerCred(fd.get())
                                                                       : std::nullopt;
-        if (!peerAllowed(peer, settings_.allow, settings_.deny)) {
+        // Through a proxy, the client is known once its header is read: the ACL and the
+        // per-host cap wait for it (server_proxy.cpp); the proxy must be trusted now.
+        const bool proxied = from.proxy();
+        if (proxied && !trustedProxy(peer)) {
+            distrust(std::move(fd), name, from);
+            return;
+        }
+        if (!proxied && !peerAllowed(peer, settings_.allow, settings_.deny)) {
             deny(std::move(fd), name);
             return;
         }
-        const PeerHost host = PeerHost::of(peer, cred);
+        const PeerHost host = proxied ? PeerHost{} : PeerHost::of(peer, cred);
         if (const char *why = admit(host)) {
             refuse(std::move(fd), name, why);
             return;
@@ -208,17 +217,24 @@ void Server::onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) no
             tuneAcceptedSocket(fd.get(), settings_.keepaliveSec);
         const std::uint64_t id = nextId_++;
         auto conn = std::make_unique<Connection>(loop_, std::move(fd), peer, id,
-                                                 makeService(name, id), limits_, *this);
+                                                 makeStage(name, id, from), limits_, *this);
         Connection &ref = *conn;
-        hostOf_.emplace(id, host);
-        ++perHost_[host];
+        if (proxied) {
+            awaitHeader(id, name, from);
+        } else {
+            hostOf_.emplace(id, host);
+            ++perHost_[host];
+        }
         ref.watchIdle(idle_);
         connections_.emplace(id, std::move(conn));
         memory_.setHolders(connections_.size());
-        ++served_;
+        if (!proxied)
+            ++served_; // through a proxy: once the header names a client (not a health check)
         const log::Peer who{ ref.peer(), id, cred ? &*cred : nullptr };
-        log::at(log::Level::Info, &who, "connected on {}{}", from.address(),
-                cred ? fmt::format(" (uid {}, pid {})", cred->uid, cred->pid) : std::string());
+        log::at(proxied ? log::Level::Debug : log::Level::Info, &who, "connected on {}{}{}",
+                from.address(),
+                cred ? fmt::format(" (uid {}, pid {})", cred->uid, cred->pid) : std::string(),
+                proxied ? ", waiting for its PROXY header" : "");
         if (const int err = ref.start(); err < 0) {
             log::warning("epoll_ctl for {}: {}, closing", ref.peer(), errnoText(-err));
             ref.abort("epoll_ctl failed");
@@ -229,6 +245,10 @@ void Server::onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) no
         if (it == connections_.end() && hostOf_.contains(nextId_ - 1)) {
             forgetHost(hostOf_.at(nextId_ - 1));
             hostOf_.erase(nextId_ - 1);
+        }
+        if (it == connections_.end()) {
+            awaiting_.erase(nextId_ - 1);
+            quiet_.erase(nextId_ - 1);
         }
         ++oomClosed_;
         if (oomLog_.allow(loop_.now()))
@@ -255,7 +275,8 @@ const char *Server::admit(const PeerHost &host) const noexcept
     // Near the budget the clients already here come first.
     if (memory_.pressure())
         return "memory short, --memory-limit";
-    if (settings_.maxPerHost > 0) {
+    // Unknown: a proxy's connection, counted once its header names the client.
+    if (settings_.maxPerHost > 0 && host.kind != PeerHost::Kind::Unknown) {
         const auto it = perHost_.find(host);
         if (it != perHost_.end() && it->second >= settings_.maxPerHost)
             return "--max-per-host";
@@ -274,8 +295,11 @@ void Server::onClosed(Connection &connection) noexcept
 {
     const log::Peer who{ connection.peer(), connection.id() };
     const std::uint64_t dropped = connection.dropped();
+    // Health checks and connections refused for their PROXY header: logged when they came.
+    const bool quiet = quiet_.erase(connection.id()) > 0;
+    awaiting_.erase(connection.id());
     try { // the arguments are strings: out of memory, the line is lost, not the daemon
-        log::at(log::Level::Info, &who,
+        log::at(quiet ? log::Level::Debug : log::Level::Info, &who,
                 "disconnected ({}) after {}, {} bytes in, {} bytes out, {} messages{}",
                 connection.closeReason(), formatDuration(loop_.now() - connection.startedMs()),
                 connection.bytesIn(), connection.bytesOut(), connection.messages(),
@@ -377,6 +401,7 @@ void Server::onTick() noexcept
     }
     refusals_.expire(now);
     control_.expire(now);
+    expireHeaders(now);
     closeIdle(now);
     tendMemory(now);
     hintRawFraming(now);
@@ -450,8 +475,10 @@ void Server::updateStatus() noexcept
             std::uint64_t messages = messages_;
             for (auto &[id, conn] : connections_)
                 messages += conn->messages();
-            status = fmt::format("{} now, {} served, {}", plural(connections_.size(), "client"),
-                                 served_, plural(messages, "message"));
+            // Health checks and connections still without their PROXY header are no clients.
+            status = fmt::format("{} now, {} served, {}",
+                                 plural(connections_.size() - quiet_.size(), "client"), served_,
+                                 plural(messages, "message"));
         }
         if (bridge_)
             status += "; " + bridge_->status();

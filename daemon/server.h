@@ -4,6 +4,7 @@
 #include <deque>
 #include <memory>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "bridge.h"
@@ -21,6 +22,7 @@
 #include "notify.h"
 #include "options.h"
 #include "peer_host.h"
+#include "proxy_stage.h"
 #include "refusal.h"
 #include "services.h"
 #include "settings.h"
@@ -33,8 +35,9 @@ namespace pisock {
 // and the per-turn read budget; borrows the loop. Accepts (within --max-connections,
 // --max-per-host and the memory budget), creates a Service per connection, logs each client's
 // life, talks to systemd, gives memory back after a burst, and runs the shutdown and reload
-// sequences.
-class Server final : public AcceptSink, public ConnectionOwner
+// sequences. On a ",proxy" listener it takes only trusted proxies, and decides on the client
+// the header names once it is read (server_proxy.cpp).
+class Server final : public AcceptSink, public ConnectionOwner, public ProxyStageOwner
 {
 public:
     Server(EventLoop &loop, CommandLine cmd, Settings settings);
@@ -60,6 +63,9 @@ public:
     void onLinger(Connection &connection) noexcept override;
     void onMemoryWait(Connection &connection) noexcept override;
     void onTransition(Connection &connection, ConnState from) noexcept override;
+    std::unique_ptr<Service> onProxyHeader(std::uint64_t id, const ProxyHeader &header,
+                                           std::string_view &refusal) noexcept override;
+    void onProxyRefused(std::uint64_t id, std::string_view why) noexcept override;
 
     [[nodiscard]] std::size_t connectionCount() const noexcept { return connections_.size(); }
     [[nodiscard]] const MemoryBudget &memory() const noexcept { return memory_; }
@@ -81,7 +87,26 @@ private:
     // Closes every connection now and ends the loop (shutdown deadline, second signal).
     void closeAll(const char *reason) noexcept;
     void updateStatus() noexcept;
-    std::unique_ptr<Service> makeService(const std::string &peer, std::uint64_t id);
+    // The mode's service; a health check (a proxy's own connection) never joins a broadcast,
+    // and is answered as in reply mode there.
+    std::unique_ptr<Service> makeService(const std::string &peer, std::uint64_t id,
+                                         bool healthCheck = false);
+    // server_proxy.cpp: the first stage of a connection from listener from.
+    std::unique_ptr<Service> makeStage(const std::string &peer, std::uint64_t id,
+                                       const Listener &from);
+    // Whether peer may connect to a proxy listener (--trusted-proxy; a unix socket's
+    // permissions decide for it).
+    [[nodiscard]] bool trustedProxy(const SocketAddress &peer) const noexcept;
+    // Closes fd from an untrusted peer on proxy listener from, and logs it.
+    void distrust(UniqueFd fd, const std::string &peer, const Listener &from) noexcept;
+    // A proxy's connection was accepted: it waits for its header until a deadline.
+    void awaitHeader(std::uint64_t id, const std::string &proxy, const Listener &from);
+    // Closes the connections whose header did not come in time.
+    void expireHeaders(std::uint64_t now) noexcept;
+    // The client the header names may be served (--allow/--deny, --max-per-host); if not,
+    // logs why and sets refusal.
+    bool admitProxied(std::uint64_t id, const SocketAddress &client, const std::string &proxy,
+                      std::string_view &refusal) noexcept;
     // The control socket and the metrics file (server_stats.cpp).
     void openControl() noexcept;
     [[nodiscard]] std::string answerControl(std::string_view command) const;
@@ -106,6 +131,16 @@ private:
     std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
     std::unordered_map<std::uint64_t, PeerHost> hostOf_; // connection id -> who, for --max-per-host
     std::unordered_map<PeerHost, std::size_t, PeerHostHash> perHost_; // connections per host
+    // Connections from a proxy waiting for their header: the proxy's address and the listener.
+    struct AwaitingHeader {
+        std::string proxy;
+        std::string listener;
+    };
+    std::unordered_map<std::uint64_t, AwaitingHeader> awaiting_;
+    std::deque<std::pair<std::uint64_t, std::uint64_t>> headerDeadlines_; // (deadline, id)
+    // Connections whose connect and disconnect are logged at debug level only: those waiting
+    // for their header or refused for it, and health checks.
+    std::unordered_set<std::uint64_t> quiet_;
     std::vector<std::uint64_t> memoryWaiters_; // ids of connections waiting for memory
     std::deque<std::pair<std::uint64_t, std::uint64_t>> lingering_; // (deadline, id), in order
     ControlSocket control_; // `pisockd --stats` asks here
@@ -121,11 +156,12 @@ private:
     std::uint64_t timedOut_ = 0; // closed by the idle timeout
     std::uint64_t busyRefused_ = 0;
     std::uint64_t denied_ = 0;
+    std::uint64_t proxyRefused_ = 0; // untrusted proxies, bad, missing or unexpected headers
     std::uint64_t stopDeadline_ = 0;
     std::uint64_t lastTrimMs_ = 0;
     std::size_t usedSinceTrim_ = 0; // the most the budget counted since the heap was trimmed
     std::uint64_t oomClosed_ = 0;
-    log::Throttle busyLog_, denyLog_, oomLog_, fdLog_; // once a second each
+    log::Throttle busyLog_, denyLog_, oomLog_, fdLog_, proxyLog_; // once a second each
     bool metricsFailed_ = false; // the last write of the metrics file failed (logged once)
     bool pressureLogged_ = false;
     bool stopping_ = false;

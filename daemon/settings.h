@@ -8,6 +8,7 @@
 #include "common/address.h"
 #include "common/line_codec.h"
 #include "common/units.h"
+#include "listen_address.h"
 #include "log.h"
 
 namespace pisock {
@@ -26,7 +27,7 @@ struct Settings {
     Framing framing = Framing::Line;
     std::string replyPrefix = "server rec: ";
     std::size_t maxMessage = 64 * kKiB;
-    std::vector<Endpoint> listen; // empty: [::]:8888, dual-stack
+    std::vector<ListenAddress> listen; // empty: [::]:8888, dual-stack
     std::size_t maxConnections = 1024;
     std::size_t maxPerHost = 256; // connections one address (unix: one user) may hold; 0: any
     std::size_t memoryLimit = 64 * kMiB; // buffers, queues and message blocks, real bytes
@@ -39,6 +40,7 @@ struct Settings {
     unsigned keepaliveSec = 60; // TCP keepalive idle time; 0: off
     std::vector<Cidr> allow; // empty: every peer not denied
     std::vector<Cidr> deny; // wins over allow
+    std::vector<Cidr> trustedProxies; // who may connect to a ",proxy" listener
     SlowClient slowClient = SlowClient::Drop;
     std::string controlSocket = kDefaultControlSocket; // "": none
     std::string metricsFile; // Prometheus text, rewritten every 15 s; "": none

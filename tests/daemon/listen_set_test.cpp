@@ -48,10 +48,10 @@ struct Fixture {
     }
 };
 
-Endpoint parse(const std::string &text)
+ListenAddress parse(const std::string &text)
 {
     std::string error;
-    auto ep = parseEndpoint(text, error);
+    auto ep = parseListenAddress(text, error);
     if (!ep)
         throw std::invalid_argument(error);
     return *ep;
@@ -178,7 +178,7 @@ TEST_CASE("a unix socket file is replaced only when connecting to it is refused"
         REQUIRE(::bind(stale.get(), reinterpret_cast<sockaddr *>(&sun), sizeof(sun)) == 0);
     }
     REQUIRE(exists(a));
-    CHECK_NOTHROW(openListenSocket(parse("unix:" + a)));
+    CHECK_NOTHROW(openListenSocket(parse("unix:" + a).endpoint));
     ::unlink(a.c_str());
 
     // A live listener whose queue is full: "in use" at once, never a blocking connect().
@@ -196,7 +196,7 @@ TEST_CASE("a unix socket file is replaced only when connecting to it is refused"
         queued.push_back(std::move(c));
     }
     try {
-        openListenSocket(parse("unix:" + a));
+        openListenSocket(parse("unix:" + a).endpoint);
         FAIL("took over a live socket");
     } catch (const std::system_error &e) {
         CHECK(e.code().value() == EADDRINUSE);
@@ -204,4 +204,17 @@ TEST_CASE("a unix socket file is replaced only when connecting to it is refused"
               std::string::npos);
     }
     CHECK(exists(a));
+}
+
+TEST_CASE("a reload changes a kept listener's ,proxy option, not its socket", "[listen]")
+{
+    Fixture f;
+    const std::string a = f.dir + "/a.sock";
+    f.set.open({ parse("unix:" + a) });
+    REQUIRE(f.set.size() == 1);
+    f.set.update({ parse("unix:" + a + ",proxy") });
+    CHECK(f.set.size() == 1);
+    CHECK(exists(a));
+    CHECK(listenPlan({ parse("127.0.0.1:0,proxy") }).front().proxy);
+    CHECK_FALSE(listenPlan({ parse("127.0.0.1:0") }).front().proxy);
 }

@@ -89,7 +89,7 @@ TEST_CASE("the file sets keys and the command line overrides them", "[options]")
     const Settings overridden = loadSettings(
             parse({ "--config", conf.path, "--listen", "127.0.0.1:3", "--max-connections", "9" }));
     REQUIRE(overridden.listen.size() == 1);
-    CHECK(overridden.listen[0].port == 3);
+    CHECK(overridden.listen[0].endpoint.port == 3);
     CHECK(overridden.maxConnections == 9);
     CHECK(overridden.replyPrefix == "a \"quoted\" prefix ");
 }
@@ -281,4 +281,50 @@ TEST_CASE("durations in seconds take pisock's grammar: ms, s, m, h, fractions th
     } catch (const OptionError &e) {
         CHECK(std::string(e.what()) == "--keepalive: '10h' is more than 32767 seconds");
     }
+}
+
+TEST_CASE("a listen address takes ,proxy; a proxy listener needs trusted-proxy", "[options]")
+{
+    std::string error;
+    const auto plain = parseListenAddress("[::]:7000", error);
+    REQUIRE(plain);
+    CHECK_FALSE(plain->proxy);
+    const auto proxied = parseListenAddress("[::]:7000,proxy", error);
+    REQUIRE(proxied);
+    CHECK(proxied->proxy);
+    CHECK(proxied->endpoint.port == 7000);
+    CHECK(proxied->toString() == "[::]:7000,proxy");
+    // A comma may be part of a unix socket path; ",proxy" at its end is the option.
+    const auto unix = parseListenAddress("unix:/run/a,b.sock,proxy", error);
+    REQUIRE(unix);
+    CHECK(unix->proxy);
+    CHECK(unix->endpoint.path == "/run/a,b.sock");
+    CHECK_FALSE(parseListenAddress("[::]:7000,proxi", error));
+    CHECK(error == "unknown listener option 'proxi' (known: proxy)");
+    CHECK_FALSE(parseListenAddress("[::]:7000,proxy,proxy", error));
+    CHECK(error == "listener option 'proxy' given twice");
+    CHECK_FALSE(parseListenAddress("[::]:7000,", error));
+
+    ConfFile conf("listen = 127.0.0.1:7000,proxy\ntrusted-proxy = 127.0.0.1\n"
+                  "trusted-proxy = 10.0.0.0/8\n");
+    const Settings s = loadSettings(parse({ "--config", conf.path }));
+    REQUIRE(s.listen.size() == 1);
+    CHECK(s.listen[0].proxy);
+    CHECK(s.trustedProxies.size() == 2);
+    // The command line replaces the file's list.
+    CHECK(loadSettings(parse({ "--config", conf.path, "--trusted-proxy", "::1" }))
+                  .trustedProxies.size() == 1);
+    // A TCP proxy listener nobody may connect to is an error; a unix one's file decides.
+    CHECK(exitCodeOf([] {
+              loadSettings(parse({ "--config", "/dev/null", "--listen", "127.0.0.1:0,proxy" }));
+          }) == 64);
+    CHECK(exitCodeOf([] {
+              loadSettings(
+                      parse({ "--config", "/dev/null", "--listen", "unix:/tmp/p.sock,proxy" }));
+          }) == 0);
+    // One socket, with and without ",proxy", is still one socket.
+    CHECK(exitCodeOf([] {
+              loadSettings(parse({ "--config", "/dev/null", "--trusted-proxy", "127.0.0.1",
+                                   "--listen", "127.0.0.1:9,proxy", "--listen", "127.0.0.1:9" }));
+          }) == 64);
 }

@@ -77,10 +77,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
         return 0;
     }
     check(s.replyPrefix.find('\n') == std::string::npos, "newline in the reply prefix");
-    for (std::size_t i = 0; i < s.listen.size(); ++i)
+    for (std::size_t i = 0; i < s.listen.size(); ++i) {
+        const Endpoint &ep = s.listen[i].endpoint;
         for (std::size_t j = 0; j < i; ++j)
-            check((s.listen[i].port == 0 && s.listen[i].kind == Endpoint::Kind::Inet) ||
-                          socketKey(s.listen[i]) != socketKey(s.listen[j]),
+            check((ep.port == 0 && ep.kind == Endpoint::Kind::Inet) ||
+                          socketKey(ep) != socketKey(s.listen[j].endpoint),
                   "one socket listed twice");
+    }
     return 0;
 }
