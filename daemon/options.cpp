@@ -220,7 +220,29 @@ Apply nodeNameSetter()
     };
 }
 
-const std::vector<OptionDef> &optionDefs()
+// The MQTT bridge's options (daemon/bridge.h), listed after the others.
+std::vector<OptionDef> bridgeOptionDefs()
+{
+    return {
+        { "bridge", "URL",
+          "broadcast mode: join the room to an MQTT topic through a broker, "
+          "mqtt://[USER@]HOST[:PORT]/TOPIC or mqtts://... (TLS)",
+          bridgeSetter() },
+        { "bridge-password-file", "FILE",
+          "the bridge's MQTT password, first line of a file only its owner may read; a bare "
+          "name is a systemd credential (LoadCredential=)",
+          textSetter(&Settings::bridgePasswordFile, 4096) },
+        { "bridge-ca-file", "FILE",
+          "mqtts://: the CA certificate (PEM) the broker's is checked against (default: the "
+          "system's CAs)",
+          textSetter(&Settings::bridgeCaFile, 4096) },
+        { "node-name", "NAME",
+          "this daemon's name in bridged rooms: NAME/SENDER: M (default, or empty: the host name)",
+          nodeNameSetter() },
+    };
+}
+
+const std::vector<OptionDef> &baseOptionDefs()
 {
     static const std::vector<OptionDef> defs = {
         { "mode", "reply|echo|broadcast",
@@ -277,22 +299,19 @@ const std::vector<OptionDef> &optionDefs()
           listAdder(&Settings::allow, parseCidr, false), true },
         { "deny", "CIDR", "refuse these networks, repeatable; wins over --allow",
           listAdder(&Settings::deny, parseCidr, false), true },
-        { "bridge", "URL",
-          "broadcast mode: join the room to an MQTT topic through a broker, "
-          "mqtt://[USER@]HOST[:PORT]/TOPIC or mqtts://... (TLS)",
-          bridgeSetter() },
-        { "bridge-password-file", "FILE",
-          "the bridge's MQTT password, first line of a file only its owner may read; a bare "
-          "name is a systemd credential (LoadCredential=)",
-          textSetter(&Settings::bridgePasswordFile, 4096) },
-        { "bridge-ca-file", "FILE",
-          "mqtts://: the CA certificate (PEM) the broker's is checked against (default: the "
-          "system's CAs)",
-          textSetter(&Settings::bridgeCaFile, 4096) },
-        { "node-name", "NAME",
-          "this daemon's name in bridged rooms: NAME/SENDER: M (default, or empty: the host name)",
-          nodeNameSetter() },
     };
+    return defs;
+}
+
+// Every option: the base ones, then the bridge's.
+const std::vector<OptionDef> &optionDefs()
+{
+    static const std::vector<OptionDef> defs = [] {
+        std::vector<OptionDef> all = baseOptionDefs();
+        for (auto &def : bridgeOptionDefs())
+            all.push_back(std::move(def));
+        return all;
+    }();
     return defs;
 }
 
