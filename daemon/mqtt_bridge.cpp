@@ -14,6 +14,7 @@
 #include <netdb.h>
 #include <optional>
 #include <signal.h>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -102,6 +103,11 @@ public:
     enum class State { Waiting, Resolving, Connecting, Up, Stopped };
     [[nodiscard]] State state() const noexcept { return state_; }
     [[nodiscard]] const std::string &problem() const noexcept { return problem_; }
+    // Down, and waiting for the backoff (not about to try the name's next address).
+    [[nodiscard]] bool backingOff() const noexcept
+    {
+        return state_ == State::Waiting && retryAt_ > since_;
+    }
     [[nodiscard]] std::string where() const
     {
         return fmt::format("{}:{}",
@@ -173,6 +179,8 @@ private:
     addrinfo hints_{};
     gaicb lookup_{};
     bool lookingUp_ = false;
+    std::vector<std::string> addresses_; // of the name, numeric
+    std::size_t nextAddress_ = 0;
 };
 
 MqttBridge::MqttBridge(EventLoop &loop, BroadcastHub &hub, const Settings &settings, BridgeUrl url,
@@ -253,6 +261,8 @@ void MqttBridge::attempt() noexcept
     // here, without blocking, and libmosquitto gets the address.
     if (url_.tls || isNumericHost(url_.host))
         connectTo(url_.host);
+    else if (nextAddress_ < addresses_.size())
+        connectTo(addresses_[nextAddress_++]); // the name's next address
     else
         startLookup();
 }
@@ -306,19 +316,27 @@ void MqttBridge::checkLookup() noexcept
                            rc == EAI_SYSTEM ? errnoText(errno) : ::gai_strerror(rc)));
         return;
     }
-    char text[NI_MAXHOST] = {};
-    const int ni = ::getnameinfo(res->ai_addr, res->ai_addrlen, text, sizeof(text), nullptr, 0,
-                                 NI_NUMERICHOST);
+    // Every address of the name, tried in turn (localhost: ::1, then 127.0.0.1).
+    addresses_.clear();
+    nextAddress_ = 0;
+    for (const addrinfo *ai = res; ai; ai = ai->ai_next) {
+        char text[NI_MAXHOST] = {};
+        if (::getnameinfo(ai->ai_addr, ai->ai_addrlen, text, sizeof(text), nullptr, 0,
+                          NI_NUMERICHOST) != 0)
+            continue;
+        try {
+            if (std::find(addresses_.begin(), addresses_.end(), text) == addresses_.end())
+                addresses_.emplace_back(text);
+        } catch (const std::bad_alloc &) {
+            break;
+        }
+    }
     ::freeaddrinfo(res);
-    if (ni != 0) {
-        failed(fmt::format("cannot look up {}: {}", url_.host, ::gai_strerror(ni)));
+    if (addresses_.empty()) {
+        failed(fmt::format("cannot look up {}: no address", url_.host));
         return;
     }
-    try {
-        connectTo(text);
-    } catch (...) {
-        failed("out of memory");
-    }
+    connectTo(addresses_[nextAddress_++]);
 }
 
 void MqttBridge::cancelLookup() noexcept
@@ -404,6 +422,14 @@ void MqttBridge::failed(const std::string &why) noexcept
     queue_.clear();
     queuedCost_ = 0;
     dropping_ = false;
+    if (!wasUp && nextAddress_ < addresses_.size()) {
+        retryAt_ = since_; // the name's next address, at once
+        log::debug("bridge: {} ({}): {}; trying its next address", where(),
+                   addresses_[nextAddress_ - 1], why);
+        return;
+    }
+    addresses_.clear(); // the next try looks the name up again
+    nextAddress_ = 0;
     retryAt_ = since_ + backoffMs_;
     backoffMs_ = std::min(backoffMs_ * 2, kMaxRetryMs);
     if (checkOnly_)
@@ -783,8 +809,8 @@ std::string checkBridge(const Settings &settings, std::string &ok, unsigned time
         MqttBridge bridge(loop, hub, settings, std::move(*url), std::move(password), true);
         const std::uint64_t deadline = loop.now() + timeoutMs;
         bridge.start();
-        while (bridge.state() != MqttBridge::State::Up &&
-               bridge.state() != MqttBridge::State::Waiting && loop.now() < deadline) {
+        while (bridge.state() != MqttBridge::State::Up && !bridge.backingOff() &&
+               loop.now() < deadline) {
             loop.runOnce(50);
             loop.updateTime();
             bridge.tick();

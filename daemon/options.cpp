@@ -336,6 +336,7 @@ std::vector<OptionDef> statsOptionDefs()
     };
 }
 
+// Every option: the core ones, then the bridge's, then the stats'.
 const std::vector<OptionDef> &optionDefs()
 {
     static const std::vector<OptionDef> defs = [] {

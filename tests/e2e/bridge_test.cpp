@@ -240,9 +240,12 @@ TEST_CASE("mosquitto_sub sees the room's messages and mosquitto_pub's reach its 
 {
     Broker broker;
     SKIP_WITHOUT(broker);
-    Daemon a(bridged(broker, "A"));
-    REQUIRE(a.waitForLog("bridge: connected to the MQTT broker"));
     const std::string port = std::to_string(broker.port());
+    // By name: looked up without blocking, each address tried in turn (the broker listens on
+    // 127.0.0.1 only, localhost may be ::1 first).
+    Daemon a({ "--mode", "broadcast", "--bridge", "mqtt://localhost:" + port + "/room",
+               "--node-name", "A" });
+    REQUIRE(a.waitForLog("bridge: connected to the MQTT broker at localhost:" + port));
     PtyProcess sub({ kSub, "-h", "127.0.0.1", "-p", port, "-V", "5", "-t", "room/#", "-v", "-d" });
     REQUIRE(sub.waitFor("SUBACK"));
     Client c(a.port()), d(a.port());
@@ -356,6 +359,11 @@ TEST_CASE("pisockd --check says what is wrong with the bridge", "[bridge]")
     CHECK(r.status != 0);
     CHECK(r.err.find("cannot connect to the MQTT broker at 127.0.0.1:" +
                      std::to_string(localPort(closed.get())) + ": Connection refused") !=
+          std::string::npos);
+
+    r = check({ "--bridge", "mqtt://nosuchhost.invalid/room" });
+    CHECK(r.status != 0);
+    CHECK(r.err.find("cannot connect to the MQTT broker at nosuchhost.invalid:1883: ") !=
           std::string::npos);
 
     r = check({ "--bridge", "http://127.0.0.1/room" });
