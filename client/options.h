@@ -32,6 +32,7 @@ struct ClientOptions {
     bool raw = false; // --raw: byte pipe, no framing
     bool noReplies = false; // --no-replies: messages, but nothing comes back for them
     bool hex = false; // --hex: show what arrives as a hex dump
+    std::string name; // --name: sent as "name: NAME" first (broadcast mode); empty: none
     Framing framing = Framing::Line;
     std::optional<std::chrono::milliseconds> timeout; // none: wait as long as it takes
 };

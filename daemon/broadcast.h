@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 
 #include "chunk.h"
 #include "common/intrusive_list.h"
@@ -47,6 +48,10 @@ public:
     // the members it was meant for (queued, dropped or disconnected).
     std::size_t publish(const BroadcastService &from, std::string_view message) noexcept;
 
+    // "name: NAME" from member: the error line it gets (room_names.h), empty if the name is
+    // now its own. A name is unique in the room, whatever its case; the old one is freed.
+    [[nodiscard]] std::string_view rename(BroadcastService &member, std::string_view name) noexcept;
+
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
     [[nodiscard]] const BroadcastConfig &config() const noexcept { return config_; }
     // Since the start: chunks built, and references to them queued for members.
@@ -54,15 +59,19 @@ public:
     [[nodiscard]] std::uint64_t deliveries() const noexcept { return deliveries_; }
 
 private:
+    void releaseName(BroadcastService &member) noexcept;
+
     const BroadcastConfig &config_;
     IntrusiveList<BroadcastService> members_;
+    std::unordered_set<std::string> names_; // nameKey() of each name in use
     std::size_t size_ = 0;
     std::uint64_t chunksBuilt_ = 0;
     std::uint64_t deliveries_ = 0;
 };
 
 // Broadcast mode: each message M of this client goes to every other client
-// of the hub as "<peer>: M\n"; this client gets nothing back. quit and exit go to the others
+// of the hub as "<peer>: M\n"; this client gets nothing back. A message "name: NAME" is no
+// message: it makes NAME the client's prefix, or gets an error line back (room_names.h). quit and exit go to the others
 // like any message, then end the session. The messages of the others are queued on this
 // connection's outlet as shared chunks; past its output mark (--high-water, or its share of
 // the memory budget when memory is short) they are dropped (counted, and the client is told
@@ -89,7 +98,7 @@ public:
 
     // From the hub: queues chunk for this client, or applies --slow-client.
     void deliver(Chunk &chunk) noexcept;
-    // "<peer>: ", put before each of this client's lines.
+    // "<peer>: " or "<name>: ", put before each of this client's lines.
     [[nodiscard]] const std::string &prefix() const noexcept { return prefix_; }
     using MessageService::id; // for the hub's log lines about it
     using MessageService::peer;
@@ -99,9 +108,12 @@ private:
     [[nodiscard]] bool yieldNow() const noexcept override { return spent_ >= kDeliveriesPerCall; }
     void drop() noexcept;
 
+    friend class BroadcastHub; // sets nameKey_ and prefix_ on rename()
+
     BroadcastHub &hub_;
     Outlet *outlet_ = nullptr;
     std::string prefix_;
+    std::string nameKey_; // of the name it chose; empty: none
     std::size_t spent_ = 0; // deliveries in this onInput() call
     std::uint64_t dropped_ = 0; // in all
     std::uint64_t episodeDropped_ = 0; // since it fell behind
