@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <system_error>
 
+#include "common/units.h"
 #include "log.h"
 
 namespace pisock {
@@ -18,7 +19,7 @@ namespace {
 
 // Enough for the whole answer of a busy machine's dump in a few reads; netlink messages never
 // span two reads.
-constexpr std::size_t kReadSize = 32 * 1024;
+constexpr std::size_t kReadSize = 32 * kKiB;
 // The initial dump is a local kernel answer: seconds would mean something is very wrong.
 constexpr int kDumpWaitMs = 5000;
 
