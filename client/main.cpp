@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "common/room_names.h"
 #include "connect.h"
 #include "exchange.h"
 #include "i18n.h"
@@ -47,10 +48,14 @@ int run(const ClientOptions &options)
         Terminal terminal(options, name + "> ");
         Exchange exchange(std::move(socket), framing, terminal, name, options.timeout,
                           !options.noReplies);
+        if (!options.name.empty())
+            exchange.sendBytes(nameLine(options.name));
         return terminal.run(exchange);
     }
     StdoutSink sink(options.hex, options.raw);
     Exchange exchange(std::move(socket), framing, sink, name, options.timeout, !options.noReplies);
+    if (!options.name.empty())
+        exchange.sendBytes(nameLine(options.name)); // no reply unless refused
     return runPipe(exchange, sink, options);
 }
 

@@ -10,6 +10,7 @@
 
 #include "common/closest_word.h"
 #include "common/duration.h"
+#include "common/room_names.h"
 #include "common/units.h"
 #include "i18n.h"
 #include "version.h"
@@ -210,6 +211,10 @@ being asked (no quit), 5 a wrong reply (pisock bench), 6 the server sent an "err
             tr("with --listen-only: when the connection ends or cannot be made, try again after "
                "1s, doubling to 30s"));
     app.add_flag("--hex", o.hex, tr("show what arrives as a hex dump (like hexdump -C)"));
+    app.add_option("--name", o.name,
+                   tr("broadcast mode: be NAME to the others instead of your address and port "
+                      "(sends \"name: NAME\" first)"))
+            ->type_name("NAME");
     auto *fr = app.add_option("--framing", a.framing,
                               tr("line: a reply ends at \\n, messages are pipelined; raw: each "
                                  "read is a reply, one message at a time (default line)"))
@@ -264,6 +269,12 @@ void applyValues(const CLI::App &app, ClientOptions &o, const Arguments &a)
                                  fmt::arg("value", timeout)));
         if (t->count() > 0)
             o.timeout = *t;
+    }
+    if (app.count("--name")) {
+        if (const std::string_view problem = nameProblem(o.name); !problem.empty())
+            throw UsageError(trf("--name: '{value}' cannot be used: 1 to 32 letters, digits, "
+                                 "'-', '_' or '.', and not an address",
+                                 fmt::arg("value", o.name)));
     }
     if (a.ipv4)
         o.family = AF_INET;

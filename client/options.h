@@ -35,6 +35,7 @@ struct ClientOptions {
     bool hex = false; // --hex: show what arrives as a hex dump
     bool listenOnly = false; // --listen-only: read no input, send nothing, print what arrives
     bool reconnect = false; // --reconnect: a listener connects again when the server closes
+    std::string name; // --name: sent as "name: NAME" first (broadcast mode); empty: none
     Framing framing = Framing::Line;
     std::optional<std::chrono::milliseconds> timeout; // none: wait as long as it takes
     TlsOptions tls; // --tls, --ca, --insecure

@@ -111,7 +111,7 @@ std::optional<Cidr> parseCidr(std::string_view text, std::string &error)
 }
 
 bool peerAllowed(const SocketAddress &peer, const std::vector<Cidr> &allow,
-                 const std::vector<Cidr> &deny) noexcept
+                 const std::vector<Cidr> &deny, const NetworkSet *lan) noexcept
 {
     const std::uint8_t *addr = nullptr;
     bool v6 = false;
@@ -127,7 +127,9 @@ bool peerAllowed(const SocketAddress &peer, const std::vector<Cidr> &allow,
     }
     if (matchesAny(deny, v6, addr))
         return false;
-    return allow.empty() || matchesAny(allow, v6, addr);
+    if (allow.empty() && !lan)
+        return true;
+    return matchesAny(allow, v6, addr) || (lan && lan->contains(v6, addr));
 }
 
 } // namespace pisock

@@ -30,10 +30,22 @@ struct Cidr {
 // are an error, since they usually mean a typo. On failure sets error to a short reason.
 std::optional<Cidr> parseCidr(std::string_view text, std::string &error);
 
+// A set of networks kept elsewhere (`allow = lan`: this machine's own subnets, LanPrefixes).
+class NetworkSet
+{
+public:
+    // addr holds 4 (IPv4) or 16 (IPv6) bytes in network order.
+    [[nodiscard]] virtual bool contains(bool v6, const std::uint8_t *addr) const noexcept = 0;
+
+protected:
+    ~NetworkSet() = default;
+};
+
 // Whether a peer may connect: refused if a --deny rule matches (deny
-// wins whatever the order), else allowed if there are no --allow rules or one matches.
-// IPv4-mapped IPv6 peers are matched as IPv4; unix-socket peers are always allowed.
+// wins whatever the order), else allowed if there are no --allow rules and no lan set, or an
+// --allow rule or lan (`allow = lan`) matches. IPv4-mapped IPv6 peers are matched as IPv4;
+// unix-socket peers are always allowed.
 bool peerAllowed(const SocketAddress &peer, const std::vector<Cidr> &allow,
-                 const std::vector<Cidr> &deny) noexcept;
+                 const std::vector<Cidr> &deny, const NetworkSet *lan = nullptr) noexcept;
 
 } // namespace pisock

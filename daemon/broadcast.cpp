@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "common/room_names.h"
 #include "common/safe_text.h"
 #include "log.h"
 
@@ -33,6 +34,42 @@ void BroadcastHub::leave(BroadcastService &member) noexcept
         return;
     member.unlink();
     --size_;
+    releaseName(member);
+}
+
+std::string_view BroadcastHub::rename(BroadcastService &member, std::string_view name) noexcept
+{
+    if (const std::string_view problem = nameProblem(name); !problem.empty())
+        return problem;
+    try {
+        std::string key = nameKey(name);
+        if (key == member.nameKey_) {
+            member.prefix_ = std::string(name) + ": "; // its own name, its case changed
+            return {};
+        }
+        if (!member.linked())
+            return {}; // it has left the room: nobody will see the name
+        if (names_.contains(key))
+            return kNameTakenLine;
+        std::string prefix = std::string(name) + ": ";
+        names_.insert(key);
+        releaseName(member);
+        member.nameKey_ = std::move(key);
+        member.prefix_ = std::move(prefix);
+    } catch (const std::bad_alloc &) {
+        return "error: out of memory\n";
+    }
+    const log::Peer who{ member.peer(), member.id() };
+    log::at(log::Level::Info, &who, "named {}", name);
+    return {};
+}
+
+void BroadcastHub::releaseName(BroadcastService &member) noexcept
+{
+    if (member.nameKey_.empty())
+        return;
+    names_.erase(member.nameKey_);
+    member.nameKey_.clear();
 }
 
 std::size_t BroadcastHub::publish(const BroadcastService &from, std::string_view message) noexcept
@@ -117,6 +154,10 @@ Verdict BroadcastService::onInput(Buffer &in, Buffer &out, std::size_t outLimit,
 
 void BroadcastService::onMessage(std::string_view message, Buffer &out) noexcept
 {
+    if (const auto name = nameCommand(message)) {
+        out.append(hub_.rename(*this, *name));
+        return;
+    }
     // A raw message of many short lines would grow by a prefix per line: those bytes count.
     const std::size_t limit = prefix_.size() + config().maxMessage + 1;
     if (framing() == Framing::Raw && broadcastLinesSize(prefix_, message, limit) > limit) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 
 #include "chunk.h"
 #include "common/intrusive_list.h"
@@ -63,6 +64,10 @@ public:
     // Where local messages go besides the members (borrowed; nullptr: nowhere).
     void setRelay(BroadcastRelay *relay) noexcept { relay_ = relay; }
 
+    // "name: NAME" from member: the error line it gets (room_names.h), empty if the name is
+    // now its own. A name is unique in the room, whatever its case; the old one is freed.
+    [[nodiscard]] std::string_view rename(BroadcastService &member, std::string_view name) noexcept;
+
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
     [[nodiscard]] const BroadcastConfig &config() const noexcept { return config_; }
     // Since the start: chunks built, and references to them queued for members.
@@ -72,17 +77,20 @@ public:
 private:
     std::size_t deliver(const BroadcastService *from, std::string_view prefix,
                         std::string_view message) noexcept;
+    void releaseName(BroadcastService &member) noexcept;
 
     const BroadcastConfig &config_;
     BroadcastRelay *relay_ = nullptr;
     IntrusiveList<BroadcastService> members_;
+    std::unordered_set<std::string> names_; // nameKey() of each name in use
     std::size_t size_ = 0;
     std::uint64_t chunksBuilt_ = 0;
     std::uint64_t deliveries_ = 0;
 };
 
 // Broadcast mode: each message M of this client goes to every other client
-// of the hub as "<peer>: M\n"; this client gets nothing back. quit and exit go to the others
+// of the hub as "<peer>: M\n"; this client gets nothing back. A message "name: NAME" is no
+// message: it makes NAME the client's prefix, or gets an error line back (room_names.h). quit and exit go to the others
 // like any message, then end the session. The messages of the others are queued on this
 // connection's outlet as shared chunks; past its output mark (--high-water, or its share of
 // the memory budget when memory is short) they are dropped (counted, and the client is told
@@ -109,7 +117,7 @@ public:
 
     // From the hub: queues chunk for this client, or applies --slow-client.
     void deliver(Chunk &chunk) noexcept;
-    // "<peer>: ", put before each of this client's lines.
+    // "<peer>: " or "<name>: ", put before each of this client's lines.
     [[nodiscard]] const std::string &prefix() const noexcept { return prefix_; }
     using MessageService::id; // for the hub's log lines about it
     using MessageService::peer;
@@ -119,9 +127,12 @@ private:
     [[nodiscard]] bool yieldNow() const noexcept override { return spent_ >= kDeliveriesPerCall; }
     void drop() noexcept;
 
+    friend class BroadcastHub; // sets nameKey_ and prefix_ on rename()
+
     BroadcastHub &hub_;
     Outlet *outlet_ = nullptr;
     std::string prefix_;
+    std::string nameKey_; // of the name it chose; empty: none
     std::size_t spent_ = 0; // deliveries in this onInput() call
     std::uint64_t dropped_ = 0; // in all
     std::uint64_t episodeDropped_ = 0; // since it fell behind

@@ -215,15 +215,23 @@ Finding tryListen(const ListenPlan &plan)
         const int err = e.code().value();
         if (err == EADDRINUSE)
             return inUse(ep);
-        if (err == EACCES && ep.kind == Endpoint::Kind::Inet && ep.port < 1024)
-            return { true, fmt::format("{} needs root or the CAP_NET_BIND_SERVICE capability "
-                                       "({})",
-                                       describeEndpoint(ep), e.what()) };
+        if (const std::string hint = listenHint(ep, err); !hint.empty())
+            return { true, fmt::format("{} ({})", hint, e.what()) };
         return { true, e.what() };
     }
 }
 
 } // namespace
+
+std::string listenHint(const Endpoint &endpoint, int err)
+{
+    if (err == EADDRINUSE)
+        return inUse(endpoint).sentence;
+    if (err == EACCES && endpoint.kind == Endpoint::Kind::Inet && endpoint.port < 1024)
+        return fmt::format("{} needs root or the CAP_NET_BIND_SERVICE capability",
+                           describeEndpoint(endpoint));
+    return {};
+}
 
 std::vector<ListeningSocket> parseProcNetTcp(std::string_view table)
 {

@@ -17,6 +17,11 @@ namespace pisock {
 // fine on stdout. Returns the exit status: 0 when all is well.
 int runCheck(const CommandLine &cmd, const Settings &settings);
 
+// What --check says about an address that failed with err, for the error at startup too: who
+// holds it (EADDRINUSE), or that ports below 1024 need CAP_NET_BIND_SERVICE (EACCES); "" when
+// there is nothing to add.
+std::string listenHint(const Endpoint &endpoint, int err);
+
 // A listening socket as the kernel lists it in /proc/net/{tcp,tcp6,unix}.
 struct ListeningSocket {
     std::string host; // "127.0.0.1", "::", "::ffff:127.0.0.1"; empty for unix

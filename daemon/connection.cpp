@@ -20,6 +20,8 @@
 //   Flushing    output sent, the peer's FIN already read           Closed finishReason()
 //   Flushing    output sent: shutdown(SHUT_WR) sends our FIN       Lingering
 //   Lingering   the peer's FIN, or checkLinger() past the deadline Closed finishReason()
+//   Open,       expire() (idle timeout): its line queued           Flushing, linger deadline set
+//   PeerClosed
 //   any         recv()/send() error, reset, out of memory, abort() Closed (that reason)
 //
 //   Open ---FIN read---> PeerClosed ---all answered and sent------------> Closed
@@ -114,7 +116,7 @@ void Connection::setState(ConnState next) noexcept
 
 const char *Connection::finishReason() const noexcept
 {
-    return stopping_ ? "server stopping" : "quit";
+    return finish_;
 }
 
 void Connection::onIo(std::uint32_t events) noexcept
@@ -165,7 +167,9 @@ const char *Connection::step(Wake wake) noexcept
     if (belowLowWater())
         if (const char *why = afterLowWater())
             return why;
-    finishStop();
+    if (finishStop()) // its line, if any, is still to send
+        if (const char *why = flush())
+            return why;
     return afterFlush();
 }
 
@@ -509,10 +513,12 @@ const char *Connection::discardInput() noexcept
     return nullptr;
 }
 
-void Connection::stop() noexcept
+void Connection::stop(std::string_view line) noexcept
 {
     if (stopping_ || (state_ != ConnState::Open && state_ != ConnState::PeerClosed))
         return;
+    finish_ = "server stopping";
+    stopLine_ = line;
     // Messages that reached us before the stop are owed replies, those still in the kernel's
     // buffer too (no edge may come for them): read exactly that much more, answer it all, at
     // the pace the client reads its replies, then flush and close.
@@ -526,20 +532,43 @@ void Connection::stop() noexcept
     handle(Wake::Event);
 }
 
-void Connection::finishStop() noexcept
+bool Connection::finishStop() noexcept
 {
     if (!stopping_ || (state_ != ConnState::Open && state_ != ConnState::PeerClosed))
-        return;
+        return false;
     // Input still to read, or messages held back until the client reads its replies.
     if (owedInput_ > 0 || readPaused_ || yielded_)
-        return;
+        return false;
     in_.clear(); // the start of a message the client had not finished sending
+    if (!stopLine_.empty())
+        service_->notice(out_.bytes(), stopLine_); // out of memory: closes without it
     setState(ConnState::Flushing);
+    return true;
+}
+
+void Connection::expire(const char *reason, std::string_view line) noexcept
+{
+    if (state_ != ConnState::Open && state_ != ConnState::PeerClosed) {
+        abort(reason);
+        return;
+    }
+    finish_ = reason;
+    in_.clear(); // nothing more is answered
+    if (!line.empty())
+        service_->notice(out_.bytes(), line);
+    setState(ConnState::Flushing);
+    // A client that does not read would hold it in Flushing: the linger deadline covers both.
+    lingerDeadline_ = loop_.now() + limits_.lingerMs;
+    owner_.onLinger(*this);
+    handle(Wake::Event);
 }
 
 void Connection::checkLinger(std::uint64_t now) noexcept
 {
-    if (state_ == ConnState::Lingering && now >= lingerDeadline_)
+    // Flushing has a deadline only after expire().
+    const bool waiting = state_ == ConnState::Lingering ||
+                         (state_ == ConnState::Flushing && lingerDeadline_ != 0);
+    if (waiting && now >= lingerDeadline_)
         abort(finishReason());
 }
 

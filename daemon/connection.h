@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "common/address.h"
 #include "common/buffer.h"
@@ -85,8 +86,13 @@ public:
     void onIo(std::uint32_t events) noexcept override;
     void onResume() noexcept override;
     // The server's stop: answer every message that had reached us (read or still queued in the
-    // kernel), send the replies, then close ("server stopping"). Once; later calls do nothing.
-    void stop() noexcept;
+    // kernel), send the replies and then line (none if empty), then close ("server stopping").
+    // Once; later calls do nothing. line must outlive the connection (a constant).
+    void stop(std::string_view line = {}) noexcept;
+    // Closes it for a reason of the server's (idle timeout): what is owed and then line (none if
+    // empty) are sent, then it closes as after quit, within the linger time whether the client
+    // reads or not.
+    void expire(const char *reason, std::string_view line) noexcept;
     // Close now, whatever is pending.
     void abort(const char *reason) noexcept override;
     bool share(Chunk &chunk) noexcept override;
@@ -127,7 +133,7 @@ private:
     enum class Wake { Event, Resume };
 
     void setState(ConnState next) noexcept;
-    // Why quit or the server's stop closed it: "quit" or "server stopping".
+    // Why quit, the server's stop or expire() closed it: "quit", "server stopping", the reason.
     [[nodiscard]] const char *finishReason() const noexcept;
     void handle(Wake wake) noexcept;
     // Closes if why is set; true if the connection is still open.
@@ -147,7 +153,8 @@ private:
     [[nodiscard]] const char *discardInput() noexcept;
     [[nodiscard]] std::size_t outputMark() const noexcept;
     [[nodiscard]] bool belowLowWater() const noexcept;
-    void finishStop() noexcept;
+    // After stop(), once everything owed is answered: Flushing. True if it just got there.
+    bool finishStop() noexcept;
     void close(const char *reason) noexcept;
     void active() noexcept;
 
@@ -165,6 +172,8 @@ private:
     ConnState state_ = ConnState::Open;
     PeerFin peerFin_ = PeerFin::No;
     bool stopping_ = false; // stop() was called: answer owedInput_ more bytes, then Flushing
+    std::string_view stopLine_; // sent after the replies owed at a stop
+    const char *finish_ = "quit"; // finishReason()
     std::size_t owedInput_ = 0;
     // Readiness and backpressure.
     Readable readable_ = Readable::No;

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "check.h"
 #include "log.h"
 
 namespace pisock {
@@ -131,8 +132,16 @@ ListenSet::Entry ListenSet::openOne(const ListenPlan &plan)
 
 void ListenSet::open(const std::vector<ListenAddress> &addresses)
 {
-    for (const auto &plan : listenPlan(addresses, reusePort_))
-        start(openOne(plan), {});
+    for (const auto &plan : listenPlan(addresses, reusePort_)) {
+        try {
+            start(openOne(plan), {});
+        } catch (const std::system_error &e) {
+            // What --check would say, before the error itself (which main logs).
+            if (const std::string hint = listenHint(plan.endpoint, e.code().value()); !hint.empty())
+                log::error("{}", hint);
+            throw;
+        }
+    }
 }
 
 void ListenSet::update(const std::vector<ListenAddress> &addresses)

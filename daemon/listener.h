@@ -1,10 +1,12 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "common/address.h"
 #include "common/unique_fd.h"
 #include "event_loop.h"
+#include "refusal.h"
 
 namespace pisock {
 
@@ -18,6 +20,8 @@ public:
     // Accepting on from failed (for the log): EMFILE once a client was refused for want of a
     // descriptor, or the errno that stopped accepting until Listener::retry().
     virtual void onAcceptError(Listener &from, int err) noexcept = 0;
+    // What a client refused for want of a descriptor is told: a line, or nothing (echo mode).
+    [[nodiscard]] virtual std::string_view busyLine() const noexcept { return kBusyLine; }
 
 protected:
     virtual ~AcceptSink() = default;

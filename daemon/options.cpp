@@ -194,14 +194,28 @@ Apply listAdder(std::vector<T> Settings::*field,
     };
 }
 
+// --allow: a network, or "lan" (Settings::allowLan).
+Apply allowAdder()
+{
+    Apply network = listAdder(&Settings::allow, parseCidr, false);
+    return [network](Settings &s, std::string_view v) -> std::string {
+        if (v == "lan") {
+            s.allowLan = true;
+            return {};
+        }
+        return network(s, v);
+    };
+}
+
 // A repeatable option given on the command line replaces the file's list.
 void clearList(Settings &s, std::string_view name)
 {
     if (name == "listen")
         s.listen.clear();
-    else if (name == "allow")
+    else if (name == "allow") {
         s.allow.clear();
-    else if (name == "deny")
+        s.allowLan = false;
+    } else if (name == "deny")
         s.deny.clear();
     else if (name == "trusted-proxy")
         s.trustedProxies.clear();
@@ -283,9 +297,10 @@ std::vector<OptionDef> coreOptionDefs()
         { "keepalive", "DURATION",
           "TCP keepalive: probe a silent peer after this long; 0: off (default 60s)",
           secondsSetter(&Settings::keepaliveSec, kMaxKeepaliveSec) },
-        { "allow", "CIDR",
-          "serve only these networks, repeatable: 192.168.0.0/16, ::1 (default: all)",
-          listAdder(&Settings::allow, parseCidr, false), true },
+        { "allow", "CIDR|lan",
+          "serve only these networks, repeatable: 192.168.0.0/16, ::1, lan (the subnets of "
+          "this machine's interfaces, followed as they change) (default: all)",
+          allowAdder(), true },
         { "deny", "CIDR", "refuse these networks, repeatable; wins over --allow (default: none)",
           listAdder(&Settings::deny, parseCidr, false), true },
         { "trusted-proxy", "CIDR",
@@ -363,7 +378,13 @@ struct CliOption {
     std::vector<std::string> values;
 };
 
-void buildApp(CLI::App &app, CommandLine &cmd, std::vector<CliOption> &options)
+// -p/--port N: --listen N, for those who think "port 8888". Command line only: the file has
+// listen = N.
+struct PortOption {
+    std::vector<std::string> values;
+};
+
+void buildApp(CLI::App &app, CommandLine &cmd, std::vector<CliOption> &options, PortOption &port)
 {
     app.formatter(std::make_shared<HelpFormatter>());
     app.set_help_flag("-h,--help", "print this help and exit");
@@ -401,6 +422,31 @@ Exit status:
         if (opt.def->repeatable)
             o->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     }
+    app.add_option("-p,--port", port.values,
+                   "short for --listen PORT: listen on [::]:PORT (dual-stack), repeatable")
+            ->type_name("PORT")
+            ->allow_extra_args(false)
+            ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+}
+
+// Adds each --port to the --listen values given on the command line, after them.
+void addPorts(std::vector<CliOption> &options, const PortOption &port)
+{
+    if (port.values.empty())
+        return;
+    for (const std::string &value : port.values) {
+        unsigned number = 0;
+        const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
+        if (value.empty() || ec != std::errc() || ptr != value.data() + value.size() ||
+            number > 65535)
+            throw OptionError(kExitUsage,
+                              fmt::format("--port: '{}' is not a port number (0 to 65535; for "
+                                          "an address, use --listen)",
+                                          value));
+    }
+    for (auto &opt : options)
+        if (opt.def->name == "listen")
+            opt.values.insert(opt.values.end(), port.values.begin(), port.values.end());
 }
 
 // The long option names, without their dashes.
@@ -445,7 +491,8 @@ CommandLine parseCommandLine(int argc, const char *const *argv)
 
     CLI::App app("pisockd: a TCP reply, echo and chat server for the Raspberry Pi", "pisockd");
     std::vector<CliOption> options;
-    buildApp(app, cmd, options);
+    PortOption port;
+    buildApp(app, cmd, options, port);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForVersion &e) {
@@ -560,9 +607,11 @@ Settings loadSettings(const CommandLine &cmd, bool requireFile)
     CommandLine again;
     CLI::App app;
     std::vector<CliOption> options;
-    buildApp(app, again, options);
+    PortOption port;
+    buildApp(app, again, options, port);
     std::vector<std::string> reversed(cmd.args.rbegin(), cmd.args.rend());
     app.parse(reversed);
+    addPorts(options, port);
     for (auto &opt : options) {
         if (opt.values.empty())
             continue;

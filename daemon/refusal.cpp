@@ -35,7 +35,8 @@ Discard discard(int fd, std::size_t budget) noexcept
 
 void refuseNow(int fd, std::string_view line) noexcept
 {
-    [[maybe_unused]] auto n = ::send(fd, line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (!line.empty()) [[maybe_unused]]
+        auto n = ::send(fd, line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     ::shutdown(fd, SHUT_WR);
     discard(fd, kDiscardBudget);
 }
@@ -88,8 +89,8 @@ RefusalQueue::~RefusalQueue() = default;
 
 void RefusalQueue::refuse(UniqueFd fd, std::string_view line) noexcept
 {
-    [[maybe_unused]] auto n =
-            ::send(fd.get(), line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (!line.empty()) [[maybe_unused]]
+        auto n = ::send(fd.get(), line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     ::shutdown(fd.get(), SHUT_WR);
     if (pending_.size() >= kMaxOpen) {
         discard(fd.get(), kDiscardBudget); // a flood: hold no more descriptors

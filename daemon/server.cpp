@@ -19,6 +19,7 @@
 #include "log.h"
 #include "peer_cred.h"
 #include "socket_options.h"
+#include "version.h"
 
 namespace pisock {
 
@@ -111,6 +112,11 @@ void Server::applySettings() noexcept
     limits_.memory = &memory_;
     limits_.turn = &turn_;
     memory_.setLimit(settings_.memoryLimit);
+    try {
+        idleLine_ = fmt::format("error: idle timeout ({} s)\n", settings_.idleTimeoutSec);
+    } catch (const std::bad_alloc &) {
+        idleLine_.clear(); // idle clients are closed without it
+    }
     broadcast_.memory = &memory_;
     broadcast_.slowClient = settings_.slowClient;
     try {
@@ -138,12 +144,36 @@ void Server::checkFdLimit() noexcept
                     have > kSpareFds ? have - kSpareFds : 0);
 }
 
+void Server::followLan()
+{
+    if (lan_)
+        return;
+    auto lan = std::make_unique<LanPrefixes>();
+    lan->open(loop_);
+    std::string list;
+    for (const Cidr &network : lan->networks()) {
+        if (!list.empty())
+            list += ", ";
+        list += network.toString();
+    }
+    log::info("allow = lan: serving this machine's subnets, now {}", list);
+    lan_ = std::move(lan);
+}
+
 void Server::open()
 {
+    // The first line of every start: what this daemon speaks.
+    log::info("pisockd {} starting: {} mode{}", kVersion, modeName(settings_.mode),
+              settings_.mode == Mode::Echo
+                      ? std::string(" (every byte back, no framing)")
+                      : fmt::format(", {} framing",
+                                    settings_.framing == Framing::Raw ? "raw" : "line"));
     checkFdLimit();
     openControl();
     if (!settings_.bridge.empty())
         bridge_ = startBridge(loop_, hub_, settings_); // connects in the background
+    if (settings_.allowLan)
+        followLan();
     // Socket activation: systemd's sockets replace --listen (sd_listen_fds(3)).
     char **names = nullptr;
     const int passed = ::sd_listen_fds_with_names(1, &names);
@@ -175,7 +205,7 @@ std::unique_ptr<Service> Server::makeService(const std::string &peer, std::uint6
 void Server::refuse(UniqueFd fd, const std::string &peer, const char *why) noexcept
 {
     ++busyRefused_;
-    refusals_.refuse(std::move(fd), kBusyLine);
+    refusals_.refuse(std::move(fd), reasonLine(kBusyLine));
     // Rate-limited: a flood of refused clients must not flood the log.
     if (busyLog_.allow(loop_.now()))
         log::warning("refused {} ({}); {} refused so far", peer, why, busyRefused_);
@@ -184,7 +214,8 @@ void Server::refuse(UniqueFd fd, const std::string &peer, const char *why) noexc
 void Server::deny(UniqueFd fd, const std::string &peer) noexcept
 {
     ++denied_;
-    fd.reset(); // at once, and without a word: nothing to learn for a peer not allowed
+    // One line, no detail: the rules are nothing a refused peer needs to learn.
+    refusals_.refuse(std::move(fd), reasonLine(kNotAllowedLine));
     if (denyLog_.allow(loop_.now()))
         log::warning("denied {} (--allow/--deny); {} denied so far", peer, denied_);
 }
@@ -204,7 +235,8 @@ void Server::onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) no
             distrust(std::move(fd), name, from);
             return;
         }
-        if (!proxied && !peerAllowed(peer, settings_.allow, settings_.deny)) {
+        if (!proxied && !peerAllowed(peer, settings_.allow, settings_.deny,
+                                    settings_.allowLan ? lan_.get() : nullptr)) {
             deny(std::move(fd), name);
             return;
         }
@@ -426,7 +458,7 @@ void Server::closeIdle(std::uint64_t now) noexcept
     // connections.
     while (auto *node = idle_.popExpired(now, settings_.idleTimeoutSec * 1000ull)) {
         ++timedOut_;
-        static_cast<Connection *>(node)->abort("idle timeout");
+        static_cast<Connection *>(node)->expire("idle timeout", reasonLine(idleLine_));
     }
 }
 
@@ -506,8 +538,9 @@ void Server::stop() noexcept
     std::vector<Connection *> open;
     for (auto &[id, conn] : connections_)
         open.push_back(conn.get());
+    // stop() may close and retire it: the list above stays valid this batch.
     for (Connection *conn : open)
-        conn->stop(); // may close and retire it: the list above stays valid this batch
+        conn->stop(reasonLine(kStoppingLine));
     updateStatus();
     if (connections_.empty())
         loop_.stop();
@@ -543,6 +576,8 @@ void Server::reload() noexcept
             next.bridgePasswordFile = settings_.bridgePasswordFile;
             next.bridgeCaFile = settings_.bridgeCaFile;
         }
+        if (next.allowLan)
+            followLan(); // before anything changed: a failure keeps the old settings
         if (listeners_.activated()) {
             if (!sameEndpoints(next.listen, settings_.listen))
                 log::notice("listen addresses not changed: systemd passed the sockets, change "

@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -16,6 +18,7 @@
 #include "event_loop.h"
 #include "framing_hint.h"
 #include "idle_list.h"
+#include "lan_prefixes.h"
 #include "listen_set.h"
 #include "listener.h"
 #include "log_limit.h"
@@ -59,6 +62,10 @@ public:
 
     void onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) noexcept override;
     void onAcceptError(Listener &from, int err) noexcept override;
+    [[nodiscard]] std::string_view busyLine() const noexcept override
+    {
+        return reasonLine(kBusyLine);
+    }
     void onClosed(Connection &connection) noexcept override;
     void onLinger(Connection &connection) noexcept override;
     void onMemoryWait(Connection &connection) noexcept override;
@@ -73,7 +80,15 @@ public:
     [[nodiscard]] StatsSnapshot snapshot() const;
 
 private:
+    // The line a client closed for a reason it did not ask for gets (refusal.h): line, or
+    // nothing in echo mode, whose bytes are the client's.
+    [[nodiscard]] std::string_view reasonLine(std::string_view line) const noexcept
+    {
+        return settings_.mode == Mode::Echo ? std::string_view() : line;
+    }
     void applySettings() noexcept;
+    // `allow = lan`: starts following this machine's subnets, once; throws std::system_error.
+    void followLan();
     void refuse(UniqueFd fd, const std::string &peer, const char *why) noexcept;
     // Whether a new client from host may be served now; otherwise why not.
     [[nodiscard]] const char *admit(const PeerHost &host) const noexcept;
@@ -128,6 +143,7 @@ private:
     Notifier notifier_;
     IdleList idle_; // every connection, least recently active first
     RefusalQueue refusals_; // busy clients waiting for their FIN
+    std::unique_ptr<LanPrefixes> lan_; // once some configuration said `allow = lan`
     std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
     std::unordered_map<std::uint64_t, PeerHost> hostOf_; // connection id -> who, for --max-per-host
     std::unordered_map<PeerHost, std::size_t, PeerHostHash> perHost_; // connections per host
@@ -144,6 +160,7 @@ private:
     std::vector<std::uint64_t> memoryWaiters_; // ids of connections waiting for memory
     std::deque<std::pair<std::uint64_t, std::uint64_t>> lingering_; // (deadline, id), in order
     ControlSocket control_; // `pisockd --stats` asks here
+    std::string idleLine_; // "error: idle timeout (N s)\n", for the current --idle-timeout
     std::uint64_t nextId_ = 1;
     std::uint64_t startedMs_ = 0; // monotonic
     std::int64_t startedUnix_ = 0; // wall clock, for the stats

@@ -87,18 +87,20 @@ bool Server::admitProxied(std::uint64_t id, const SocketAddress &client, const s
                           std::string_view &refusal) noexcept
 {
     const std::string name = formatPeer(client);
-    if (!peerAllowed(client, settings_.allow, settings_.deny)) {
+    if (!peerAllowed(client, settings_.allow, settings_.deny,
+                     settings_.allowLan ? lan_.get() : nullptr)) {
         ++denied_;
+        refusal = reasonLine(kNotAllowedLine);
         if (denyLog_.allow(loop_.now()))
             log::warning("denied {} through proxy {} (--allow/--deny); {} denied so far", name,
                          proxy, denied_);
-        return false; // closed without a word, as when it connects itself
+        return false;
     }
     const PeerHost host = PeerHost::of(client, std::nullopt);
     if (settings_.maxPerHost > 0) {
         const auto it = perHost_.find(host);
         if (it != perHost_.end() && it->second >= settings_.maxPerHost) {
-            refusal = kBusyLine;
+            refusal = reasonLine(kBusyLine);
             ++busyRefused_;
             if (busyLog_.allow(loop_.now()))
                 log::warning("refused {} through proxy {} (--max-per-host); {} refused so far",

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #include "common/buffer.h"
 
@@ -66,6 +67,10 @@ public:
     virtual void detach() noexcept {}
     // Pending output fell to the low-water mark after Outlet::watchLowWater(); may append to out.
     virtual void onLowWater(Buffer &) noexcept {}
+    // The server is about to close the connection for a reason the client did not ask for
+    // (idle timeout, stop): writes line, the reason, after everything owed. A stage that frames
+    // what it sends wraps it as it wraps its replies.
+    virtual void notice(Buffer &out, std::string_view line) noexcept { out.append(line); }
 };
 
 } // namespace pisock

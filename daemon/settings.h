@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "acl.h"
@@ -14,6 +15,20 @@
 namespace pisock {
 
 enum class Mode { Reply, Echo, Broadcast };
+
+// "reply", "echo", "broadcast": as --mode spells them.
+constexpr std::string_view modeName(Mode mode) noexcept
+{
+    switch (mode) {
+    case Mode::Reply:
+        return "reply";
+    case Mode::Echo:
+        return "echo";
+    case Mode::Broadcast:
+        return "broadcast";
+    }
+    return "unknown";
+}
 
 // Broadcast mode: what happens to a client past its output high-water mark.
 enum class SlowClient { Drop, Disconnect };
@@ -38,7 +53,8 @@ struct Settings {
     unsigned logRate = 20; // lines per second about one peer host; 0: no limit
     unsigned idleTimeoutSec = 300; // 0: never
     unsigned keepaliveSec = 60; // TCP keepalive idle time; 0: off
-    std::vector<Cidr> allow; // empty: every peer not denied
+    std::vector<Cidr> allow; // empty (and no allowLan): every peer not denied
+    bool allowLan = false; // `allow = lan`: the subnets of this machine's interfaces too
     std::vector<Cidr> deny; // wins over allow
     std::vector<Cidr> trustedProxies; // who may connect to a ",proxy" listener
     SlowClient slowClient = SlowClient::Drop;

@@ -4,23 +4,6 @@
 
 namespace pisock {
 
-namespace {
-
-std::string_view modeName(Mode mode) noexcept
-{
-    switch (mode) {
-    case Mode::Reply:
-        return "reply";
-    case Mode::Echo:
-        return "echo";
-    case Mode::Broadcast:
-        return "broadcast";
-    }
-    return "unknown";
-}
-
-} // namespace
-
 std::string_view wsPageTemplate() noexcept
 {
     return { reinterpret_cast<const char *>(kWsPageHtml), sizeof kWsPageHtml };

@@ -1,6 +1,7 @@
 #include "daemon/check.h"
 
 #include <arpa/inet.h>
+#include <cerrno>
 #include <fstream>
 #include <netinet/in.h>
 #include <string>
@@ -187,4 +188,15 @@ TEST_CASE("process names are escaped when described", "[check]")
 {
     CHECK(describeHolders({ { 9, "\x1b]0;owned\x07" } }) == "\\x1b]0;owned\\x07 (pid 9)");
     CHECK(describeHolders({ { 9, "a\nb\xe2\x80\xae" } }) == "a\\x0ab\\u202e (pid 9)");
+}
+
+TEST_CASE("a port below 1024 refused at startup gets --check's hint about the capability",
+          "[check]")
+{
+    const Endpoint any{ Endpoint::Kind::Inet, "", 80, {} };
+    CHECK(listenHint(any, EACCES) == "port 80 on * needs root or the CAP_NET_BIND_SERVICE "
+                                     "capability");
+    const Endpoint high{ Endpoint::Kind::Inet, "127.0.0.1", 8080, {} };
+    CHECK(listenHint(high, EACCES).empty());
+    CHECK(listenHint(any, EINVAL).empty());
 }

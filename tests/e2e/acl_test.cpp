@@ -1,5 +1,5 @@
-// --allow and --deny end to end: who is served, who is closed without a word, and the denials
-// logged at most once a second.
+// --allow and --deny end to end: who is served, who is told "error: not allowed" and closed,
+// and the denials logged at most once a second.
 
 #include <string>
 
@@ -20,12 +20,13 @@ TEST_CASE("--allow and --deny pick who is served; IPv4-mapped peers match IPv4 r
 
         Client denied("127.0.0.1", d.port(), "127.0.0.3");
         bool timedOut = true;
-        CHECK(denied.readToEof(5s, &timedOut).empty()); // closed at once, without a word
+        CHECK(denied.readToEof(5s, &timedOut) == "error: not allowed\n"); // and nothing more
         CHECK_FALSE(timedOut);
         CHECK(d.waitForLog("denied 127.0.0.3:"));
 
         Client outside("127.0.0.1", d.port(), "127.0.1.1");
-        CHECK(outside.waitForEof(5s));
+        CHECK(outside.readToEof(5s, &timedOut) == "error: not allowed\n");
+        CHECK_FALSE(timedOut);
         // Rate-limited: the second denial within a second is counted, not logged.
         CHECK(countOf(d.log(), "denied 127.0.") == 1);
         CHECK(roundTrip(allowed, "still welcome"));

@@ -134,7 +134,9 @@ TEST_CASE("SIGTERM delivers every reply owed, then closes clients and exits 0", 
         const auto line = pipelined.readLine();
         REQUIRE(line == "server rec: message " + std::to_string(i));
     }
+    CHECK(pipelined.readLine() == "error: server stopping");
     CHECK(pipelined.waitForEof());
+    CHECK(idle.readLine() == "error: server stopping");
     CHECK(idle.waitForEof());
     // Closing on EOF, as nc and pisock do, lets the daemon finish at once.
     pipelined.shutdownWrite();
@@ -181,11 +183,18 @@ TEST_CASE("a client reading slowly gets the replies to all it had sent before th
     d.signal(SIGTERM);
     std::uint64_t got = 0;
     bool inOrder = true;
+    bool told = false; // the reason line, last
     while (auto line = c.readLine(10s)) {
+        if (*line == "error: server stopping") {
+            told = true;
+            break;
+        }
         inOrder = inOrder && *line == "server rec: " + std::to_string(got);
         ++got;
     }
     CHECK(inOrder);
+    CHECK(told);
+    CHECK(c.waitForEof());
     // More than what was answered when the stop came: what waited in the kernel was owed too.
     CHECK(got > answered);
     c.shutdownWrite();
@@ -212,10 +221,18 @@ TEST_CASE("a client still sending at the shutdown deadline is cut off; the exit 
     CHECK(c.readLine() == "server rec: more");
     const auto stopAt = Clock::now();
     d.signal(SIGTERM);
-    // Everything that comes is whole replies, in order; then the connection ends.
+    // Everything that comes is whole replies, in order, and perhaps the reason line if the
+    // replies owed were all sent before the deadline; then the connection ends.
     bool whole = true;
-    while (auto line = c.readLine(10s))
-        whole = whole && *line == "server rec: more";
+    bool told = false;
+    while (auto line = c.readLine(10s)) {
+        if (told)
+            whole = false; // nothing after the reason line
+        else if (*line == "error: server stopping")
+            told = true;
+        else
+            whole = whole && *line == "server rec: more";
+    }
     const int status = d.stop(0);
     stopSending = true;
     ::shutdown(c.fd(), SHUT_RDWR);
@@ -233,6 +250,7 @@ TEST_CASE("SIGINT stops like SIGTERM", "[e2e][lifecycle]")
     c.send("a\n");
     CHECK(c.readLine() == "server rec: a");
     d.signal(SIGINT);
+    CHECK(c.readLine() == "error: server stopping");
     CHECK(c.waitForEof());
     c.shutdownWrite();
     CHECK(d.stop(0) == 0);
@@ -280,5 +298,6 @@ TEST_CASE("SIGTERM ends the daemon cleanly with STOPPING=1", "[e2e][lifecycle]")
     for (const auto &n : d.notifications())
         sawStopping = sawStopping || n == "STOPPING=1";
     CHECK(sawStopping);
+    CHECK(c.readLine() == "error: server stopping");
     CHECK(c.waitForEof());
 }

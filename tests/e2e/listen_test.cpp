@@ -206,7 +206,13 @@ TEST_CASE("a port in use fails with a message naming the address", "[e2e][listen
     const std::string addr = "127.0.0.1:" + std::to_string(localPort(taken.get()));
     auto r = runProcess({ daemonPath(), "--listen", addr });
     CHECK(r.status != 0);
-    CHECK(lineCount(r.err) == 1);
-    CHECK(r.err.find("cannot bind " + addr) != std::string::npos);
-    CHECK(r.err.find("Address already in use") != std::string::npos);
+    // The start line, then what --check would say (who holds the port), then the error.
+    CHECK(lineCount(r.err) == 3);
+    const auto hint = r.err.find("error   port " + std::to_string(localPort(taken.get())) +
+                                 " on 127.0.0.1 is in use by e2e_listen_test (pid " +
+                                 std::to_string(::getpid()) + ")\n");
+    const auto error = r.err.find("error   cannot bind " + addr + ": Address already in use\n");
+    CHECK(hint != std::string::npos);
+    CHECK(error != std::string::npos);
+    CHECK(hint < error);
 }

@@ -171,7 +171,7 @@ TEST_CASE("a reload applies new --deny rules to new clients and the idle timeout
     Client kept("127.0.0.1", d.port(), "127.0.0.3");
     REQUIRE(roundTrip(kept, "before"));
     Client denied("127.0.0.1", d.port(), "127.0.0.2");
-    CHECK(denied.waitForEof(5s));
+    CHECK(denied.readToEof(5s) == "error: not allowed\n");
 
     dir.write("pisockd.conf", "deny = 127.0.0.3\nidle-timeout = 1\n");
     ::kill(d.pid(), SIGHUP);
@@ -181,8 +181,10 @@ TEST_CASE("a reload applies new --deny rules to new clients and the idle timeout
     // Rules are checked when a client connects: one already served is not dropped.
     CHECK(roundTrip(kept, "still served"));
     // The new idle timeout applies to every client.
-    CHECK(kept.waitForEof(5s));
-    CHECK(welcome.waitForEof(5s));
+    for (Client *c : { &kept, &welcome }) {
+        CHECK(c->readLine(5s) == "error: idle timeout (1 s)");
+        CHECK(c->waitForEof(5s));
+    }
     CHECK(d.waitForLog("disconnected (idle timeout)"));
     CHECK(d.stop() == 0);
 }

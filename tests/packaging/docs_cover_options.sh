@@ -11,7 +11,8 @@ trap 'rm -rf "$tmp"' EXIT
 
 options=$("$pisockd" --help | sed -n 's/^ *\(-[a-zA-Z], *\)\{0,1\}--\([a-z0-9-]*\).*/\2/p')
 [ -n "$options" ] || { case_fail "pisockd --help lists options"; cases_summary; exit 1; }
-keys=$(echo "$options" | grep -vx 'help\|version\|check\|config\|stats\|json')
+# Command line only: --port is a short form of --listen (the file has "listen = PORT").
+keys=$(echo "$options" | grep -vx 'help\|version\|check\|config\|stats\|json\|port')
 
 missing() { # WHAT FILE PATTERN-TEMPLATE NAMES...: names whose pattern is not in FILE
     local file=$1 template=$2 n out=""

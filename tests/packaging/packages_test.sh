@@ -263,6 +263,8 @@ check_remove() {
     ! container_exec pgrep -x pisockd >/dev/null || { echo "a pisockd process is left"; return 1; }
     ! container_exec bash -c ': </dev/tcp/127.0.0.1/8888' 2>/dev/null || { echo "port 8888 still open"; return 1; }
     container_exec test -f /etc/pisockd/pisockd.conf || { echo "remove deleted the conffile"; return 1; }
+    container_exec test -f /etc/avahi/services/pisockd.service ||
+        { echo "remove deleted the Avahi service file"; return 1; }
     ! container_exec test -e /usr/sbin/pisockd || { echo "/usr/sbin/pisockd is left"; return 1; }
 }
 
