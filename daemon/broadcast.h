@@ -111,6 +111,10 @@ public:
 
     Verdict onInput(Buffer &in, Buffer &out, std::size_t outLimit, bool eof) noexcept override;
     [[nodiscard]] std::uint64_t dropped() const noexcept override { return dropped_; }
+    [[nodiscard]] std::string_view roomName() const noexcept override
+    {
+        return std::string_view(prefix_).substr(0, prefix_.size() - 2); // without ": "
+    }
     void attach(Outlet &outlet) noexcept override;
     void detach() noexcept override;
     void onLowWater(Buffer &out) noexcept override;

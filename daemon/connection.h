@@ -112,6 +112,7 @@ public:
     [[nodiscard]] std::uint64_t bytesOut() const noexcept { return bytesOut_; }
     [[nodiscard]] std::uint64_t messages() const noexcept { return service_->messages(); }
     [[nodiscard]] std::uint64_t dropped() const noexcept { return service_->dropped(); }
+    [[nodiscard]] std::string_view roomName() const noexcept { return service_->roomName(); }
     [[nodiscard]] std::uint64_t startedMs() const noexcept { return startedMs_; }
     [[nodiscard]] const char *closeReason() const noexcept { return closeReason_; }
     [[nodiscard]] bool readPaused() const noexcept { return readPaused_; }

@@ -111,6 +111,11 @@ std::uint64_t ProxyStage::dropped() const noexcept
     return inner_ ? inner_->dropped() : 0;
 }
 
+std::string_view ProxyStage::roomName() const noexcept
+{
+    return inner_ ? inner_->roomName() : std::string_view{};
+}
+
 void ProxyStage::attach(Outlet &outlet) noexcept
 {
     outlet_ = &outlet;

@@ -45,6 +45,7 @@ public:
     Verdict onInput(Buffer &in, Buffer &out, std::size_t outLimit, bool eof) noexcept override;
     [[nodiscard]] std::uint64_t messages() const noexcept override;
     [[nodiscard]] std::uint64_t dropped() const noexcept override;
+    [[nodiscard]] std::string_view roomName() const noexcept override;
     void attach(Outlet &outlet) noexcept override;
     void detach() noexcept override;
     void onLowWater(Buffer &out) noexcept override;

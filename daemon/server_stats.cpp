@@ -19,19 +19,6 @@ namespace {
 
 constexpr std::uint64_t kMetricsPeriodMs = 15000; // node_exporter's textfile collector
 
-const char *modeName(Mode mode)
-{
-    switch (mode) {
-    case Mode::Echo:
-        return "echo";
-    case Mode::Broadcast:
-        return "broadcast";
-    case Mode::Reply:
-        break;
-    }
-    return "reply";
-}
-
 std::string clientState(const Connection &c)
 {
     std::string state;
@@ -156,7 +143,9 @@ std::string Server::answerControl(std::string_view command) const
         ClientStats &cs = s.clients.emplace_back();
         cs.id = c->id();
         cs.peer = c->peer();
-        cs.name = c->peer(); // the name broadcast lines give it: its peer, for now
+        // The name broadcast lines give it; outside a broadcast room, its peer.
+        const std::string_view roomName = c->roomName();
+        cs.name = roomName.empty() ? c->peer() : std::string(roomName);
         cs.connectedMs = now - c->startedMs();
         cs.sinceUnix =
                 s.startUnix + static_cast<std::int64_t>((c->startedMs() - startedMs_) / 1000);

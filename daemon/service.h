@@ -60,6 +60,9 @@ public:
     [[nodiscard]] virtual std::uint64_t messages() const noexcept = 0;
     // Messages meant for this client that it never got because it did not keep up.
     [[nodiscard]] virtual std::uint64_t dropped() const noexcept { return 0; }
+    // What broadcast lines call this client ("kitchen", "192.0.2.7:5000"); empty outside a
+    // broadcast room.
+    [[nodiscard]] virtual std::string_view roomName() const noexcept { return {}; }
     // The connection's outlet, valid until detach(); given once, before any input.
     virtual void attach(Outlet &) noexcept {}
     // The connection sends nothing more (its FIN is out, or it closed): the outlet is gone.
