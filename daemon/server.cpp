@@ -457,8 +457,11 @@ void Server::closeIdle(std::uint64_t now) noexcept
     // Only the least recently active are looked at: the cost does not grow with the number of
     // connections.
     while (auto *node = idle_.popExpired(now, settings_.idleTimeoutSec * 1000ull)) {
-        ++timedOut_;
-        static_cast<Connection *>(node)->expire("idle timeout", reasonLine(idleLine_));
+        auto *conn = static_cast<Connection *>(node);
+        // One already told (and flushing its last line) is only closed: counted once.
+        if (conn->state() == ConnState::Open || conn->state() == ConnState::PeerClosed)
+            ++timedOut_;
+        conn->expire("idle timeout", reasonLine(idleLine_));
     }
 }
 

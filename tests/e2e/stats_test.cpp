@@ -154,9 +154,11 @@ TEST_CASE("the totals count refused, denied and timed-out clients where it happe
     CHECK(busy.readLine() == "error: server busy");
     // The first client goes idle and is closed after a second.
     CHECK(closes(first));
-    CHECK(waitForStats(socket, "clients: 0 now, at most 1\n"
-                               "totals: 1 served, 1 refused, 1 denied, 1 timed out, 0 out of "
-                               "memory\n"));
+    const bool counted = waitForStats(socket, "clients: 0 now, at most 1\n"
+                                              "totals: 1 served, 1 refused, 1 denied, 1 timed "
+                                              "out, 0 out of memory\n");
+    INFO(stats(socket).out);
+    CHECK(counted);
 }
 
 TEST_CASE("the control socket answers bad commands with an error and serves no one for long",
