@@ -29,6 +29,22 @@ bool isListeningStream(int fd) noexcept
 
 } // namespace
 
+std::optional<Endpoint> parseListenAddress(std::string_view text, std::string &error)
+{
+    const bool webSocket = text.starts_with("ws:");
+    if (webSocket)
+        text.remove_prefix(3);
+    auto endpoint = parseEndpoint(text, error);
+    if (endpoint)
+        endpoint->webSocket = webSocket;
+    return endpoint;
+}
+
+bool isWebSocketName(std::string_view name) noexcept
+{
+    return name == "ws" || name.starts_with("ws-");
+}
+
 std::vector<ListenPlan> listenPlan(const std::vector<Endpoint> &endpoints)
 {
     std::vector<ListenPlan> plan;
@@ -57,7 +73,7 @@ ListenSet::~ListenSet() = default;
 
 void ListenSet::announce(const Listener &listener, const std::string &origin)
 {
-    log::info("listening on {}{}", listener.address(), origin);
+    log::info("listening on {}{}{}", listener.webSocket() ? "ws:" : "", listener.address(), origin);
     // No file, so no permissions: unlike a socket file, nothing limits who connects.
     if (listener.address().starts_with("unix:@"))
         log::warning("{} is an abstract unix socket: it has no file permissions, so any process "
@@ -91,6 +107,7 @@ void ListenSet::adopt(int first, const std::vector<std::string> &names)
         ::fcntl(fd, F_SETFD, FD_CLOEXEC);
         // systemd keeps its own copy: closing ours never unlinks or closes its socket.
         auto listener = std::make_unique<Listener>(loop_, UniqueFd(fd), sink_, spare_);
+        listener->setWebSocket(isWebSocketName(names[i]));
         start(Entry{ fmt::format("fd {}", fd), std::move(listener) }, origin);
     }
 }
@@ -118,6 +135,7 @@ ListenSet::Entry ListenSet::openOne(const ListenPlan &plan)
     auto listener = std::make_unique<Listener>(loop_, std::move(fd), sink_, spare_);
     if (ep.kind == Endpoint::Kind::Unix)
         listener->setUnlinkOnClose(ep.path); // it created the file
+    listener->setWebSocket(ep.webSocket);
     return Entry{ socketKey(ep), std::move(listener) };
 }
 
@@ -148,10 +166,12 @@ void ListenSet::update(const std::vector<Endpoint> &endpoints)
         throw;
     }
     for (auto it = entries_.begin(); it != entries_.end();) {
-        const bool kept = std::any_of(plan.begin(), plan.end(), [&](const ListenPlan &p) {
+        const auto kept = std::find_if(plan.begin(), plan.end(), [&](const ListenPlan &p) {
             return socketKey(p.endpoint) == it->key;
         });
-        if (kept) {
+        if (kept != plan.end()) {
+            // The same socket may change what it speaks ("8080" to "ws:8080"): new clients do.
+            it->listener->setWebSocket(kept->endpoint.webSocket);
             ++it;
             continue;
         }

@@ -2,7 +2,9 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/address.h"
@@ -18,6 +20,14 @@ struct ListenPlan {
     bool dualStack = true; // "[::]:P" takes IPv4 too, unless "0.0.0.0:P" is listed as well
     bool fallbackToIpv4 = false; // the default address: IPv4 only where IPv6 is disabled
 };
+
+// A listen address as --listen and the configuration take it: an endpoint (parseEndpoint()),
+// perhaps after "ws:" for a WebSocket listener ("ws:8080", "ws:[::]:8080", "ws:unix:/path").
+std::optional<Endpoint> parseListenAddress(std::string_view text, std::string &error);
+
+// Whether a socket the service manager passed, named name (FileDescriptorName=), is a
+// WebSocket listener: "ws", or a name that starts with "ws-".
+[[nodiscard]] bool isWebSocketName(std::string_view name) noexcept;
 
 // What --listen asks for: [::]:8888 when the list is empty.
 std::vector<ListenPlan> listenPlan(const std::vector<Endpoint> &endpoints);

@@ -72,6 +72,9 @@ public:
     [[nodiscard]] int fd() const noexcept { return fd_.get(); }
     // Delete a unix socket's file when this listener closes (it created the file).
     void setUnlinkOnClose(std::string path) { unlinkPath_ = std::move(path); }
+    // Its clients speak WebSocket (a "ws:" address): the server puts that layer in front.
+    void setWebSocket(bool webSocket) noexcept { webSocket_ = webSocket; }
+    [[nodiscard]] bool webSocket() const noexcept { return webSocket_; }
 
 private:
     void acceptSome() noexcept;
@@ -83,6 +86,7 @@ private:
     SpareFd &spare_;
     std::string address_;
     std::string unlinkPath_;
+    bool webSocket_ = false;
     bool stalled_ = false; // clients may be queued with no edge to come: retry() accepts
 };
 

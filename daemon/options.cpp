@@ -17,6 +17,7 @@
 #include "common/units.h"
 #include "config_file.h"
 #include "exit_code.h"
+#include "listen_set.h"
 #include "socket_options.h"
 #include "version.h"
 
@@ -187,6 +188,20 @@ Apply listAdder(std::vector<T> Settings::*field,
     };
 }
 
+// A browser origin as it sends it ("http://pi.local:8080", no path), or "*" for any.
+std::optional<std::string> parseOrigin(std::string_view v, std::string &error)
+{
+    const bool scheme = v.starts_with("http://") || v.starts_with("https://");
+    const std::string_view host =
+            v.substr(v.find("//") == std::string_view::npos ? 0 : v.find("//") + 2);
+    if (v != "*" &&
+        (!scheme || host.empty() || host.find_first_of("/ \t?#@") != std::string_view::npos)) {
+        error = fmt::format("'{}' is not an origin (http://HOST[:PORT], https://..., or *)", v);
+        return std::nullopt;
+    }
+    return std::string(v);
+}
+
 // A repeatable option given on the command line replaces the file's list.
 void clearList(Settings &s, std::string_view name)
 {
@@ -196,6 +211,8 @@ void clearList(Settings &s, std::string_view name)
         s.allow.clear();
     else if (name == "deny")
         s.deny.clear();
+    else if (name == "ws-origin")
+        s.wsOrigins.clear();
 }
 
 const std::vector<OptionDef> &optionDefs()
@@ -212,8 +229,9 @@ const std::vector<OptionDef> &optionDefs()
         { "reply-prefix", "TEXT", "text put before each reply (default \"server rec: \")",
           textSetter(&Settings::replyPrefix, 4096) },
         { "listen", "ADDR",
-          "address to listen on, repeatable: [::]:8888, 0.0.0.0:8888, 127.0.0.1:0, unix:/path",
-          listAdder(&Settings::listen, parseEndpoint, true), true },
+          "address to listen on, repeatable: [::]:8888, 0.0.0.0:8888, 127.0.0.1:0, unix:/path; "
+          "ws:ADDR for WebSocket clients (browsers): ws:8080",
+          listAdder(&Settings::listen, parseListenAddress, true), true },
         { "max-message", "BYTES", "longest message answered (default 64K)",
           sizeSetter(&Settings::maxMessage, 1, 16 * kMiB) },
         { "max-connections", "N",
@@ -255,6 +273,12 @@ const std::vector<OptionDef> &optionDefs()
           listAdder(&Settings::allow, parseCidr, false), true },
         { "deny", "CIDR", "refuse these networks, repeatable; wins over --allow",
           listAdder(&Settings::deny, parseCidr, false), true },
+        { "ws-origin", "ORIGIN",
+          "ws listeners: a browser page from this origin may connect, repeatable: "
+          "http://pi.local:8080, or * for any (default: only the built-in page's own)",
+          listAdder(&Settings::wsOrigins, parseOrigin, false), true },
+        { "ws-page", "yes|no", "ws listeners: serve the built-in page at / (default yes)",
+          oneOf(&Settings::wsPage, { { "yes", true }, { "no", false } }) },
     };
     return defs;
 }

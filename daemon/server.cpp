@@ -18,6 +18,7 @@
 #include "log.h"
 #include "peer_cred.h"
 #include "socket_options.h"
+#include "ws_page.h"
 
 namespace pisock {
 
@@ -87,10 +88,14 @@ bool sameEndpoints(const std::vector<Endpoint> &a, const std::vector<Endpoint> &
 
 Server::Server(EventLoop &loop, CommandLine cmd, Settings settings)
     : loop_(loop), cmd_(std::move(cmd)), settings_(std::move(settings)), hub_(broadcast_),
-      listeners_(loop, *this, spareFd_), notifier_(notifySystemd, watchdogUsec()),
+      wsFramer_(ws_), listeners_(loop, *this, spareFd_), notifier_(notifySystemd, watchdogUsec()),
       refusals_(loop, limits_.lingerMs)
 {
     reply_.framingHint = &framingHint_;
+    ws_.maxMessage = &reply_.maxMessage;
+    ws_.memory = &memory_;
+    ws_.hub = settings_.mode == Mode::Broadcast ? &hub_ : nullptr;
+    ws_.busy = wsBusyResponse();
     applySettings();
 }
 
@@ -109,6 +114,12 @@ void Server::applySettings() noexcept
     memory_.setLimit(settings_.memoryLimit);
     broadcast_.memory = &memory_;
     broadcast_.slowClient = settings_.slowClient;
+    try {
+        ws_.page = settings_.wsPage ? wsPage(settings_.mode) : std::string();
+        ws_.origins = settings_.wsOrigins;
+    } catch (const std::bad_alloc &) {
+        log::warning("out of memory building the ws listeners' page");
+    }
     try {
         // Room for every handler to be deferred or waiting at once: nothing on the I/O paths
         // allocates for that later, when the heap may be short.
@@ -154,19 +165,33 @@ void Server::open()
         log::notice("listen addresses of the configuration ignored: systemd passed the sockets");
 }
 
-std::unique_ptr<Service> Server::makeService(const std::string &peer, std::uint64_t id)
+std::unique_ptr<Service> Server::makeService(const std::string &peer, std::uint64_t id,
+                                             Framing framing)
 {
     if (settings_.mode == Mode::Echo)
         return std::make_unique<EchoService>();
     if (settings_.mode == Mode::Broadcast)
-        return std::make_unique<BroadcastService>(hub_, reply_, settings_.framing, peer, id);
-    return std::make_unique<LineService>(reply_, settings_.framing, peer, id);
+        return std::make_unique<BroadcastService>(hub_, reply_, framing, peer, id);
+    return std::make_unique<LineService>(reply_, framing, peer, id);
 }
 
-void Server::refuse(UniqueFd fd, const std::string &peer, const char *why) noexcept
+// The one place where a listener's kind picks the stages between the socket and the mode's
+// service, innermost last: a ws listener puts the WebSocket layer in front (docs/ARCHITECTURE.md).
+std::unique_ptr<Service> Server::makeStages(const Listener &from, const std::string &peer,
+                                            std::uint64_t id)
+{
+    if (!from.webSocket())
+        return makeService(peer, id, settings_.framing);
+    // A frame is its own framing: the service gets one whole message per call (raw).
+    return std::make_unique<WsStage>(makeService(peer, id, Framing::Raw), ws_, wsFramer_,
+                                     settings_.mode != Mode::Echo, peer, id);
+}
+
+void Server::refuse(UniqueFd fd, const std::string &peer, const char *why,
+                    std::string_view line) noexcept
 {
     ++busyRefused_;
-    refusals_.refuse(std::move(fd), kBusyLine);
+    refusals_.refuse(std::move(fd), line);
     // Rate-limited: a flood of refused clients must not flood the log.
     if (busyLog_.allow(loop_.now()))
         log::warning("refused {} ({}); {} refused so far", peer, why, busyRefused_);
@@ -194,14 +219,14 @@ void Server::onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) no
         }
         const PeerHost host = PeerHost::of(peer, cred);
         if (const char *why = admit(host)) {
-            refuse(std::move(fd), name, why);
+            refuse(std::move(fd), name, why, from.webSocket() ? ws_.busy : kBusyLine);
             return;
         }
         if (peer.family() != AF_UNIX)
             tuneAcceptedSocket(fd.get(), settings_.keepaliveSec);
         const std::uint64_t id = nextId_++;
         auto conn = std::make_unique<Connection>(loop_, std::move(fd), peer, id,
-                                                 makeService(name, id), limits_, *this);
+                                                 makeStages(from, name, id), limits_, *this);
         Connection &ref = *conn;
         hostOf_.emplace(id, host);
         ++perHost_[host];
@@ -210,7 +235,8 @@ void Server::onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) no
         memory_.setHolders(connections_.size());
         ++served_;
         const log::Peer who{ ref.peer(), id, cred ? &*cred : nullptr };
-        log::at(log::Level::Info, &who, "connected on {}{}", from.address(),
+        log::at(log::Level::Info, &who, "connected on {}{}{}", from.webSocket() ? "ws:" : "",
+                from.address(),
                 cred ? fmt::format(" (uid {}, pid {})", cred->uid, cred->pid) : std::string());
         if (const int err = ref.start(); err < 0) {
             log::warning("epoll_ctl for {}: {}, closing", ref.peer(), errnoText(-err));

@@ -23,6 +23,7 @@
 #include "services.h"
 #include "settings.h"
 #include "turn_budget.h"
+#include "ws_stage.h"
 
 namespace pisock {
 
@@ -63,7 +64,9 @@ public:
 
 private:
     void applySettings() noexcept;
-    void refuse(UniqueFd fd, const std::string &peer, const char *why) noexcept;
+    // line: what the client is told ("error: server busy", or an HTTP 503 on a ws listener).
+    void refuse(UniqueFd fd, const std::string &peer, const char *why,
+                std::string_view line) noexcept;
     // Whether a new client from host may be served now; otherwise why not.
     [[nodiscard]] const char *admit(const PeerHost &host) const noexcept;
     void forgetHost(const PeerHost &host) noexcept;
@@ -76,7 +79,11 @@ private:
     // Closes every connection now and ends the loop (shutdown deadline, second signal).
     void closeAll(const char *reason) noexcept;
     void updateStatus() noexcept;
-    std::unique_ptr<Service> makeService(const std::string &peer, std::uint64_t id);
+    std::unique_ptr<Service> makeService(const std::string &peer, std::uint64_t id,
+                                         Framing framing);
+    // The listener's kind picks the stages in front of the mode's service.
+    std::unique_ptr<Service> makeStages(const Listener &from, const std::string &peer,
+                                        std::uint64_t id);
 
     EventLoop &loop_;
     CommandLine cmd_;
@@ -88,6 +95,8 @@ private:
     ConnectionLimits limits_; // shared by every Connection
     BroadcastConfig broadcast_; // shared by the hub
     BroadcastHub hub_; // broadcast mode: the clients taking part; outlives connections_
+    WsConfig ws_; // shared by the WebSocket layers of ws listeners' clients
+    WsChunkFramer wsFramer_; // holds chunks: after hub_ and memory_, so it goes first
     SpareFd spareFd_; // for EMFILE; before listeners_, which borrow it
     ListenSet listeners_;
     Notifier notifier_;

@@ -37,6 +37,9 @@ struct Settings {
     std::vector<Cidr> allow; // empty: every peer not denied
     std::vector<Cidr> deny; // wins over allow
     SlowClient slowClient = SlowClient::Drop;
+    // ws listeners: browser origins allowed beside the page's own ("*": any), and the page.
+    std::vector<std::string> wsOrigins;
+    bool wsPage = true;
     bool fromFile = false; // a configuration file was read: a reload needs one too
 };
 
