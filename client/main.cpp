@@ -13,6 +13,7 @@
 #include "pipe.h"
 #include "status.h"
 #include "terminal.h"
+#include "ws_client.h"
 
 namespace pisock {
 
@@ -23,6 +24,12 @@ int run(const ClientOptions &options)
     Failure failure;
     UniqueFd socket = connectTo(options.endpoint, options.family, options.timeout, failure);
     if (!socket) {
+        std::fprintf(stderr, "pisock: %s\n", failure.reason.c_str());
+        return failure.status;
+    }
+    Buffer leftover; // what a ws:// server sent after its 101
+    if (options.endpoint.webSocket &&
+        !wsHandshake(socket.get(), options.endpoint, options.timeout, leftover, failure)) {
         std::fprintf(stderr, "pisock: %s\n", failure.reason.c_str());
         return failure.status;
     }
@@ -37,10 +44,14 @@ int run(const ClientOptions &options)
         Terminal terminal(options, name + "> ");
         Exchange exchange(std::move(socket), framing, terminal, name, options.timeout,
                           !options.noReplies);
+        if (options.endpoint.webSocket)
+            exchange.startWebSocket(std::move(leftover));
         return terminal.run(exchange);
     }
     StdoutSink sink(options.hex, options.raw);
     Exchange exchange(std::move(socket), framing, sink, name, options.timeout, !options.noReplies);
+    if (options.endpoint.webSocket)
+        exchange.startWebSocket(std::move(leftover));
     return runPipe(exchange, sink, options);
 }
 

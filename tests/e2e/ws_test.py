@@ -22,6 +22,7 @@ except ImportError:
     sys.exit(1)
 
 PISOCKD = os.environ.get("PISOCKD", "build/daemon/pisockd")
+PISOCK = os.environ.get("PISOCK", "build/client/pisock")
 DEADLINE = 10  # seconds for anything to happen
 
 
@@ -338,6 +339,34 @@ async def case_denied(d):
     d.wait_log("denied 127.0.0.1")
 
 
+def run_pisock(*args, stdin=""):
+    return subprocess.run([PISOCK, *args], input=stdin, capture_output=True, text=True,
+                          timeout=3 * DEADLINE)
+
+
+def case_pisock(d):
+    url = f"ws://127.0.0.1:{d.ws_port}"
+    r = run_pisock(url, "-m", "hi", "-m", "你好", "--timeout", "5")
+    expect((r.returncode, r.stdout), (0, "server rec: hi\nserver rec: 你好\n"), "pisock -m")
+    r = run_pisock(url + "/any/path", stdin="a\nb\n")
+    expect((r.returncode, r.stdout), (0, "server rec: a\nserver rec: b\n"), "pisock from stdin")
+    r = run_pisock(url, "-m", "x" * 200)
+    expect(r.returncode, 4, "closed early")
+    expect("closed the WebSocket with 1009" in r.stderr, True, "1009 reported: " + r.stderr)
+    r = run_pisock(f"ws://127.0.0.1:{d.tcp_port}", "-m", "x", "--timeout", "1")
+    expect(r.returncode, 3, "a TCP listener does not answer the handshake")
+    r = run_pisock("bench", url, "-c", "3", "-n", "300", "--warmup", "0", "--json")
+    expect(r.returncode, 0, "bench: " + r.stderr)
+    expect('"errors":0,' in r.stdout, True, "bench errors: " + r.stdout)
+
+
+def case_pisock_echo(d):
+    r = run_pisock("bench", f"ws://127.0.0.1:{d.ws_port}", "--mode", "echo", "-s", "300",
+                   "-c", "2", "-P", "4", "-n", "300", "--warmup", "0", "--json")
+    expect(r.returncode, 0, "bench: " + r.stderr)
+    expect('"errors":0,' in r.stdout, True, "bench errors: " + r.stdout)
+
+
 CASES = [
     ("reply, Chinese, binary, quit", case_reply, []),
     ("echo of binary", case_echo_binary, ["--mode", "echo"]),
@@ -355,6 +384,8 @@ CASES = [
     ("subprotocol declined", case_subprotocol_declined, []),
     ("per-host cap, idle timeout", case_limits, ["--max-per-host", "1", "--idle-timeout", "1"]),
     ("ACL", case_denied, ["--deny", "127.0.0.1/32"]),
+    ("pisock ws:// and pisock bench", case_pisock, ["--max-message", "100"]),
+    ("pisock bench --mode echo", case_pisock_echo, ["--mode", "echo"]),
 ]
 
 
