@@ -165,7 +165,10 @@ const char *Connection::step(Wake wake) noexcept
     if (belowLowWater())
         if (const char *why = afterLowWater())
             return why;
-    finishStop();
+    // A service may have a last word on stop (WebSocket: a Close): it goes out now.
+    if (finishStop())
+        if (const char *why = flush())
+            return why;
     return afterFlush();
 }
 
@@ -526,15 +529,17 @@ void Connection::stop() noexcept
     handle(Wake::Event);
 }
 
-void Connection::finishStop() noexcept
+bool Connection::finishStop() noexcept
 {
     if (!stopping_ || (state_ != ConnState::Open && state_ != ConnState::PeerClosed))
-        return;
+        return false;
     // Input still to read, or messages held back until the client reads its replies.
     if (owedInput_ > 0 || readPaused_ || yielded_)
-        return;
+        return false;
     in_.clear(); // the start of a message the client had not finished sending
+    service_->onStop(out_.bytes());
     setState(ConnState::Flushing);
+    return true;
 }
 
 void Connection::checkLinger(std::uint64_t now) noexcept

@@ -145,7 +145,8 @@ private:
     [[nodiscard]] const char *discardInput() noexcept;
     [[nodiscard]] std::size_t outputMark() const noexcept;
     [[nodiscard]] bool belowLowWater() const noexcept;
-    void finishStop() noexcept;
+    // After stop(), once everything owed is answered: Flushing. True if it went there now.
+    bool finishStop() noexcept;
     void close(const char *reason) noexcept;
     void active() noexcept;
 

@@ -66,6 +66,9 @@ public:
     virtual void detach() noexcept {}
     // Pending output fell to the low-water mark after Outlet::watchLowWater(); may append to out.
     virtual void onLowWater(Buffer &) noexcept {}
+    // The server is stopping: every message owed has been answered, the connection now sends
+    // what is pending and closes. A last word may be appended to out (WebSocket: a Close).
+    virtual void onStop(Buffer &) noexcept {}
 };
 
 } // namespace pisock

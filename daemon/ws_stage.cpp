@@ -255,6 +255,12 @@ void WsStage::onLowWater(Buffer &out) noexcept
     reply_.release();
 }
 
+void WsStage::onStop(Buffer &out) noexcept
+{
+    if (phase_ == Phase::Open)
+        close(out, ws::kCloseGoingAway, nullptr);
+}
+
 std::size_t WsStage::outputCost() const noexcept
 {
     return outlet_ ? outlet_->outputCost() : 0;

@@ -84,6 +84,8 @@ public:
     void attach(Outlet &outlet) noexcept override { outlet_ = &outlet; }
     void detach() noexcept override;
     void onLowWater(Buffer &out) noexcept override;
+    // A Close 1001 (going away): the client knows the server left on purpose.
+    void onStop(Buffer &out) noexcept override;
 
 private:
     enum class Phase { Handshake, Open, Closed };

@@ -254,6 +254,14 @@ async def case_too_big(d):
     d.wait_log("WebSocket closed with 1009")
 
 
+async def case_stop(d):
+    async with websockets.connect(d.url) as ws:
+        await ws.send("hi")
+        expect(await recv(ws), "server rec: hi", "reply")
+        d.proc.terminate()
+        expect(await closed_code(ws), 1001, "close on the server's stop")
+
+
 def case_invalid_utf8(d):
     s, rest = raw_upgrade(d.ws_port)
     expect(raw_close_code(s, frame(0x1, b"ok \xc3\x28"), rest), 1007, "invalid UTF-8")
@@ -373,6 +381,7 @@ CASES = [
     ("broadcast between ws and TCP", case_broadcast, ["--mode", "broadcast"]),
     ("fragmentation", case_fragments, []),
     ("ping", case_ping, []),
+    ("1001 on stop", case_stop, []),
     ("1009 over --max-message", case_too_big, ["--max-message", "100"]),
     ("1007 invalid UTF-8", case_invalid_utf8, []),
     ("1002 unmasked frame", case_unmasked, []),
