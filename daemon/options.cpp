@@ -215,9 +215,36 @@ void clearList(Settings &s, std::string_view name)
         s.wsOrigins.clear();
 }
 
+// Every option but those of ws listeners.
+std::vector<OptionDef> coreOptions();
+
+// The options of ws listeners (docs/WEBSOCKET.md).
+std::vector<OptionDef> webSocketOptions()
+{
+    return {
+        { "ws-origin", "ORIGIN",
+          "ws listeners: a browser page from this origin may connect, repeatable: "
+          "http://pi.local:8080, or * for any (default: only the built-in page's own)",
+          listAdder(&Settings::wsOrigins, parseOrigin, false), true },
+        { "ws-page", "yes|no", "ws listeners: serve the built-in page at / (default yes)",
+          oneOf(&Settings::wsPage, { { "yes", true }, { "no", false } }) },
+    };
+}
+
 const std::vector<OptionDef> &optionDefs()
 {
-    static const std::vector<OptionDef> defs = {
+    static const std::vector<OptionDef> defs = [] {
+        std::vector<OptionDef> all = coreOptions();
+        for (auto &def : webSocketOptions())
+            all.push_back(std::move(def));
+        return all;
+    }();
+    return defs;
+}
+
+std::vector<OptionDef> coreOptions()
+{
+    return {
         { "mode", "reply|echo|broadcast",
           "reply: answer each message with the prefix; echo: return every byte; broadcast: "
           "send each message to every other client",
@@ -273,14 +300,7 @@ const std::vector<OptionDef> &optionDefs()
           listAdder(&Settings::allow, parseCidr, false), true },
         { "deny", "CIDR", "refuse these networks, repeatable; wins over --allow",
           listAdder(&Settings::deny, parseCidr, false), true },
-        { "ws-origin", "ORIGIN",
-          "ws listeners: a browser page from this origin may connect, repeatable: "
-          "http://pi.local:8080, or * for any (default: only the built-in page's own)",
-          listAdder(&Settings::wsOrigins, parseOrigin, false), true },
-        { "ws-page", "yes|no", "ws listeners: serve the built-in page at / (default yes)",
-          oneOf(&Settings::wsPage, { { "yes", true }, { "no", false } }) },
     };
-    return defs;
 }
 
 const OptionDef *findOption(std::string_view key)
