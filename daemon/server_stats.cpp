@@ -19,19 +19,6 @@ namespace {
 
 constexpr std::uint64_t kMetricsPeriodMs = 15000; // node_exporter's textfile collector
 
-const char *modeName(Mode mode)
-{
-    switch (mode) {
-    case Mode::Echo:
-        return "echo";
-    case Mode::Broadcast:
-        return "broadcast";
-    case Mode::Reply:
-        break;
-    }
-    return "reply";
-}
-
 std::string clientState(const Connection &c)
 {
     std::string state;
@@ -108,7 +95,7 @@ StatsSnapshot Server::snapshot() const
     s.pid = static_cast<long>(::getpid());
     s.startUnix = startedUnix_;
     s.uptimeMs = now - startedMs_;
-    s.mode = modeName(settings_.mode);
+    s.mode = std::string(modeName(settings_.mode));
     s.framing = settings_.framing == Framing::Raw ? "raw" : "line";
     s.stopping = stopping_;
     s.maxConnections = settings_.maxConnections;
