@@ -307,21 +307,25 @@ void Server::onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) no
         }
     } catch (const std::bad_alloc &) {
         // fd is closed on the way out (an RST at worst); what was counted is undone.
-        const auto it = connections_.find(nextId_ - 1);
-        if (it == connections_.end() && hostOf_.contains(nextId_ - 1)) {
-            forgetHost(hostOf_.at(nextId_ - 1));
-            hostOf_.erase(nextId_ - 1);
-        }
-        if (it == connections_.end()) {
-            awaiting_.erase(nextId_ - 1);
-            quiet_.erase(nextId_ - 1);
-        }
-        ++oomClosed_;
-        if (oomLog_.allow(loop_.now()))
-            log::error("out of memory accepting a client, refused it; {} clients closed or "
-                       "refused for lack of memory so far",
-                       oomClosed_);
+        undoAccept(nextId_ - 1);
     }
+}
+
+void Server::undoAccept(std::uint64_t id) noexcept
+{
+    if (!connections_.contains(id)) {
+        if (const auto it = hostOf_.find(id); it != hostOf_.end()) {
+            forgetHost(it->second);
+            hostOf_.erase(it);
+        }
+        awaiting_.erase(id);
+        quiet_.erase(id);
+    }
+    ++oomClosed_;
+    if (oomLog_.allow(loop_.now()))
+        log::error("out of memory accepting a client, refused it; {} clients closed or refused "
+                   "for lack of memory so far",
+                   oomClosed_);
 }
 
 void Server::onAcceptError(Listener &from, int err) noexcept

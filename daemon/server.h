@@ -111,6 +111,8 @@ private:
     [[nodiscard]] const char *admit(const PeerHost &host) const noexcept;
     void forgetHost(const PeerHost &host) noexcept;
     void tendMemory(std::uint64_t now) noexcept;
+    // onAccept() ran out of memory for connection id: undoes what was counted for it, logs.
+    void undoAccept(std::uint64_t id) noexcept;
     // line: what the client is told (refusalFor()).
     void deny(UniqueFd fd, const std::string &peer, std::string_view line) noexcept;
     void closeIdle(std::uint64_t now) noexcept;
