@@ -314,8 +314,8 @@ std::vector<OptionDef> coreOptionDefs()
           "TCP keepalive: probe a silent peer after this long; 0: off (default 60s)",
           secondsSetter(&Settings::keepaliveSec, kMaxKeepaliveSec) },
         { "allow", "CIDR|lan",
-          "serve only these networks, repeatable: 192.168.0.0/16, ::1, lan (the subnets of "
-          "this machine's interfaces, followed as they change) (default: all)",
+          "serve only these networks, repeatable: 192.168.0.0/16, ::1, or lan: the subnets "
+          "of this machine's interfaces, followed as they change (default: all)",
           allowAdder(), true },
         { "deny", "CIDR", "refuse these networks, repeatable; wins over --allow (default: none)",
           listAdder(&Settings::deny, parseCidr, false), true },
@@ -332,7 +332,7 @@ std::vector<OptionDef> bridgeOptionDefs()
     return {
         { "bridge", "URL",
           "broadcast mode: join the room to an MQTT topic through a broker, "
-          "mqtt://[USER@]HOST[:PORT]/TOPIC or mqtts://... (TLS)",
+          "mqtt://[USER@]HOST[:PORT]/TOPIC, or mqtts:// for TLS",
           bridgeSetter() },
         { "bridge-password-file", "FILE",
           "the bridge's MQTT password, first line of a file only its owner may read; a bare "
