@@ -132,7 +132,7 @@ TEST_CASE("HAProxy spreads clients over two pisockd, which see each client's own
     Client denied("127.0.0.1", front, "127.0.0.9");
     denied.send("let me in\n");
     bool timedOut = true;
-    CHECK(denied.readToEof(5s, &timedOut).empty());
+    CHECK(denied.readToEof(5s, &timedOut) == "error: not allowed\n");
     CHECK_FALSE(timedOut);
     const auto deadline = Clock::now() + 5s;
     while (a.log().find("denied 127.0.0.9:") == std::string::npos &&
