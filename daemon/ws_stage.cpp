@@ -36,9 +36,17 @@ template<class F> void forEachLine(std::string_view text, F &&f)
 
 std::string wsErrorResponse(int status)
 {
-    Buffer out;
-    ws::writeError(out, status);
-    return std::string(out.view());
+    std::string response;
+    {
+        Buffer out;
+        ws::writeError(out, status);
+        response = out.view();
+    }
+    // The block of that budget-less buffer went to the pool, which would then refuse the
+    // budget's blocks (pisockd --stats: an idle client's pooled block uncounted): back to the
+    // heap. Called when the server starts, before any block is counted.
+    Buffer::trimPool(true);
+    return response;
 }
 
 Chunk *WsChunkFramer::framed(Chunk &source) noexcept

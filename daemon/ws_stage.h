@@ -33,7 +33,8 @@ struct WsConfig {
 
 // The HTTP error (503 for a client refused as busy: --max-connections, --max-per-host, memory
 // short; 403 for one denied by --allow/--deny) a ws listener's client gets instead of a reason
-// line: a browser shows it, where a line would be a broken answer.
+// line: a browser shows it, where a line would be a broken answer. Empties the buffer pool:
+// for the server's constructor.
 std::string wsErrorResponse(int status);
 
 // Broadcast mode: a chunk of lines ("peer: M\n"...) as WebSocket clients get it, one text
