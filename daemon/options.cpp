@@ -273,9 +273,8 @@ std::vector<OptionDef> coreOptionDefs()
         { "reply-prefix", "TEXT", "text put before each reply (default \"server rec: \")",
           textSetter(&Settings::replyPrefix, 4096) },
         { "listen", "ADDR",
-          "address to listen on, repeatable: [::]:8888, 0.0.0.0:8888, 127.0.0.1:0, unix:/path; "
-          "ws:ADDR for WebSocket clients (browsers): ws:8080; \",proxy\" after it: clients come "
-          "through a proxy that sends a PROXY header (default [::]:8888)",
+          "address to listen on, repeatable: [::]:8888, unix:/path, ws:8080 (WebSocket); "
+          "\",proxy\" after it: clients come through a proxy (default [::]:8888)",
           listAdder(&Settings::listen, parseListenAddress, true), true },
         { "max-message", "BYTES", "longest message answered (default 64K)",
           sizeSetter(&Settings::maxMessage, 1, 16 * kMiB) },
@@ -313,6 +312,13 @@ std::vector<OptionDef> coreOptionDefs()
         { "keepalive", "DURATION",
           "TCP keepalive: probe a silent peer after this long; 0: off (default 60s)",
           secondsSetter(&Settings::keepaliveSec, kMaxKeepaliveSec) },
+    };
+}
+
+// Who may connect: right after the core options in --help.
+std::vector<OptionDef> accessOptionDefs()
+{
+    return {
         { "allow", "CIDR|lan",
           "serve only these networks, repeatable: 192.168.0.0/16, ::1, or lan: the subnets "
           "of this machine's interfaces, followed as they change (default: all)",
@@ -380,11 +386,13 @@ std::vector<OptionDef> statsOptionDefs()
     };
 }
 
-// Every option: the core ones, then the bridge's, the ws listeners', then the stats'.
+// Every option: the core ones, who may connect, the bridge's, the ws listeners', the stats'.
 const std::vector<OptionDef> &optionDefs()
 {
     static const std::vector<OptionDef> defs = [] {
         std::vector<OptionDef> all = coreOptionDefs();
+        for (OptionDef &def : accessOptionDefs())
+            all.push_back(std::move(def));
         for (OptionDef &def : bridgeOptionDefs())
             all.push_back(std::move(def));
         for (OptionDef &def : webSocketOptionDefs())
