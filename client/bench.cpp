@@ -9,6 +9,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <optional>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -22,8 +23,11 @@
 #include "common/line_codec.h"
 #include "common/unique_fd.h"
 #include "common/units.h"
+#include "common/ws_decoder.h"
+#include "common/ws_frame.h"
 #include "connect.h"
 #include "i18n.h"
+#include "ws_client.h"
 
 namespace pisock {
 
@@ -57,13 +61,29 @@ struct Templates {
                             : static_cast<char>('!' + (state >> 24) % 94);
             }
             if (o.mode == BenchOptions::Mode::Echo) {
-                wire.push_back(body);
+                wire.push_back(o.target.webSocket ? frame(ws::Opcode::Binary, body, state) : body);
                 reply.push_back(body);
             } else {
-                wire.push_back(body + "\n");
+                wire.push_back(o.target.webSocket ? frame(ws::Opcode::Text, body, state)
+                                                  : body + "\n");
                 reply.push_back(o.prefix + body);
             }
         }
+    }
+
+    // A ws:// target: each message is one masked frame, built once per template with a mask
+    // of its own (a load generator may reuse its frames; the server unmasks each as usual).
+    static std::string frame(ws::Opcode op, const std::string &body, std::uint32_t seed)
+    {
+        const ws::Mask mask{ static_cast<std::uint8_t>(seed), static_cast<std::uint8_t>(seed >> 8),
+                             static_cast<std::uint8_t>(seed >> 16),
+                             static_cast<std::uint8_t>(seed >> 24) };
+        std::string wire(ws::kMaxHeader + body.size(), '\0');
+        const std::size_t head = ws::writeHeader(wire.data(), op, body.size(), true, &mask);
+        std::memcpy(wire.data() + head, body.data(), body.size());
+        ws::applyMask(wire.data() + head, body.size(), mask);
+        wire.resize(head + body.size());
+        return wire;
     }
 };
 
@@ -75,6 +95,7 @@ struct Conn {
     std::size_t outPos = 0;
     Buffer in;
     LineCodec codec{ Framing::Line, 1 << 30 };
+    std::optional<ws::Decoder> ws; // a ws:// target: the server's frames
     std::vector<std::uint64_t> sentAt; // ring
     std::size_t ringHead = 0;
     std::size_t inFlight = 0;
@@ -100,6 +121,7 @@ private:
     void queueMessages(Conn &c);
     void flush(Conn &c, std::size_t index);
     void onReadable(Conn &c, std::size_t index);
+    void readFrames(Conn &c, std::size_t index);
     void onReply(Conn &c, std::size_t index, std::string_view reply, std::size_t wireBytes);
     void setWantOut(Conn &c, std::size_t index, bool want);
     void progress();
@@ -228,7 +250,9 @@ void Runner::onReadable(Conn &c, std::size_t index)
             return;
         }
         c.in.commit(static_cast<std::size_t>(n));
-        if (o_.mode == BenchOptions::Mode::Echo) {
+        if (c.ws) {
+            readFrames(c, index);
+        } else if (o_.mode == BenchOptions::Mode::Echo) {
             while (!c.dead && c.in.readable() >= o_.size) {
                 onReply(c, index, { c.in.data(), o_.size }, o_.size);
                 c.in.consume(o_.size);
@@ -245,6 +269,34 @@ void Runner::onReadable(Conn &c, std::size_t index)
     }
     queueMessages(c);
     flush(c, index);
+}
+
+// A ws:// target: each text or binary message is one reply.
+void Runner::readFrames(Conn &c, std::size_t index)
+{
+    while (!c.dead) {
+        const ws::Event e = c.ws->next(c.in);
+        switch (e.kind) {
+        case ws::Event::Kind::NeedMore:
+            return;
+        case ws::Event::Kind::Text:
+        case ws::Event::Kind::Binary:
+            onReply(c, index, e.payload,
+                    ws::headerSize(e.payload.size(), false) + e.payload.size());
+            break;
+        case ws::Event::Kind::Ping:
+        case ws::Event::Kind::Pong:
+            break;
+        case ws::Event::Kind::Close:
+            fail(c, index, kStatusClosedEarly,
+                 trf("server closed the WebSocket ({code})", fmt::arg("code", e.code)));
+            return;
+        case ws::Event::Kind::Error:
+            fail(c, index, kStatusBadReply,
+                 trf("bad WebSocket frame: {reason}", fmt::arg("reason", e.reason)));
+            return;
+        }
+    }
 }
 
 void Runner::progress()
@@ -282,6 +334,14 @@ bool Runner::connectAll()
             r_.status = failure.status;
             r_.firstError = failure.reason;
             return false;
+        }
+        if (o_.target.webSocket) {
+            if (!wsHandshake(conns_[i].fd.get(), o_.target, timeout, conns_[i].in, failure)) {
+                r_.status = failure.status;
+                r_.firstError = failure.reason;
+                return false;
+            }
+            conns_[i].ws.emplace(ws::Role::Client, std::size_t{ 1 } << 30);
         }
         conns_[i].sentAt.resize(o_.pipeline);
         epoll_event ev{};

@@ -28,6 +28,14 @@ Exchange::Exchange(UniqueFd socket, std::optional<Framing> framing, ReplySink &s
         codec_.emplace(*framing, kMaxReply);
 }
 
+void Exchange::startWebSocket(Buffer leftover)
+{
+    ws_.emplace(kMaxReply);
+    in_ = std::move(leftover);
+    decode(Clock::now());
+    update();
+}
+
 void Exchange::send(std::string_view message)
 {
     if (!codec_) {
@@ -37,6 +45,14 @@ void Exchange::send(std::string_view message)
     if (state_ != State::Running || finishing_ || sendFailed_)
         return;
     quitSent_ = message == "quit" || message == "exit";
+    if (ws_) { // a frame is its own framing: every message pipelined, raw or not
+        if (outstanding_ == 0)
+            lastActivity_ = Clock::now();
+        ws_->text(out_, message);
+        ++sent_;
+        outstanding_ += expectReplies_ ? 1 : 0;
+        return;
+    }
     if (codec_->framing() == Framing::Raw) {
         if (message.empty())
             return; // zero bytes never reach the server, so no reply would ever come
@@ -55,7 +71,11 @@ void Exchange::send(std::string_view message)
 
 void Exchange::sendBytes(std::string_view data)
 {
-    if (state_ == State::Running && !finishing_ && !sendFailed_)
+    if (state_ != State::Running || finishing_ || sendFailed_)
+        return;
+    if (ws_)
+        ws_->binary(out_, data);
+    else
         out_.append(data);
 }
 
@@ -151,7 +171,8 @@ void Exchange::readSome(Clock::time_point now)
             return;
         }
         in_.commit(static_cast<std::size_t>(n));
-        sink_.received({ span.data(), static_cast<std::size_t>(n) });
+        if (!ws_) // ws: each message's payload, once decoded
+            sink_.received({ span.data(), static_cast<std::size_t>(n) });
         lastActivity_ = now;
         decode(now);
         if (static_cast<std::size_t>(n) < span.size())
@@ -159,8 +180,50 @@ void Exchange::readSome(Clock::time_point now)
     }
 }
 
+// A ws:// session: each text or binary message is one reply (a byte stream's bytes).
+void Exchange::decodeFrames(Clock::time_point now)
+{
+    for (;;) {
+        const ws::Event e = ws_->next(in_);
+        switch (e.kind) {
+        case ws::Event::Kind::NeedMore:
+            return;
+        case ws::Event::Kind::Text:
+        case ws::Event::Kind::Binary:
+            sink_.received(e.payload);
+            if (codec_)
+                deliver(e.payload, now);
+            continue;
+        case ws::Event::Kind::Ping:
+            ws_->pong(out_, e.payload);
+            continue;
+        case ws::Event::Kind::Pong:
+            continue;
+        case ws::Event::Kind::Close:
+            if (e.code != ws::kCloseNormal && e.code != ws::kCloseNoStatus)
+                sink_.warning(trf("the server closed the WebSocket with {code} {reason}",
+                                  fmt::arg("code", e.code), fmt::arg("reason", e.payload)));
+            if (!closeSent_ && !sendFailed_)
+                ws_->close(out_, e.code == ws::kCloseNoStatus ? std::uint16_t{ ws::kCloseNormal }
+                                                              : e.code);
+            closeSent_ = true;
+            writeSome();
+            onEof(now);
+            return;
+        case ws::Event::Kind::Error:
+            fail(kStatusNetwork, trf("bad WebSocket frame from {server}: {reason}",
+                                     fmt::arg("server", name_), fmt::arg("reason", e.reason)));
+            return;
+        }
+    }
+}
+
 void Exchange::decode(Clock::time_point now)
 {
+    if (ws_) {
+        decodeFrames(now);
+        return;
+    }
     if (!codec_) {
         in_.consume(in_.readable());
         return;
@@ -219,7 +282,13 @@ void Exchange::update()
 {
     if (state_ != State::Running)
         return;
-    const bool allSent = out_.empty() && waiting_.empty();
+    bool allSent = out_.empty() && waiting_.empty();
+    if (ws_ && finishing_ && allSent && !closeSent_ && !sendFailed_ && !peerEof_) {
+        // The end of a ws:// session is a Close; the server answers what came before it.
+        ws_->close(out_, ws::kCloseNormal);
+        closeSent_ = true;
+        allSent = false;
+    }
     if (finishing_ && allSent && !shutDown_ && !sendFailed_ && !peerEof_) {
         ::shutdown(socket_.get(), SHUT_WR); // the server sees EOF after our last byte
         shutDown_ = true;

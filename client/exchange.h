@@ -11,6 +11,7 @@
 #include "common/line_codec.h"
 #include "common/unique_fd.h"
 #include "status.h"
+#include "ws_client.h"
 
 namespace pisock {
 
@@ -56,6 +57,11 @@ public:
     Exchange(UniqueFd socket, std::optional<Framing> framing, ReplySink &sink, std::string name,
              std::optional<std::chrono::milliseconds> timeout, bool replies = true);
 
+    // The socket speaks WebSocket from now on (after wsHandshake()); leftover: what the server
+    // sent after its 101. Each message goes out as one text frame (a byte stream's bytes as
+    // binary frames), each message that comes back is one reply, and finishing sends a Close.
+    void startWebSocket(Buffer leftover);
+
     // Queues one message (message modes; a byte stream takes it as bytes). Empty messages
     // cannot be sent with raw framing and are skipped.
     void send(std::string_view message);
@@ -93,6 +99,7 @@ private:
     void readSome(Clock::time_point now);
     void writeSome();
     void decode(Clock::time_point now);
+    void decodeFrames(Clock::time_point now);
     void deliver(std::optional<std::string_view> text, Clock::time_point now);
     void onEof(Clock::time_point now);
     void promote(Clock::time_point now);
@@ -108,6 +115,8 @@ private:
 
     UniqueFd socket_;
     std::optional<LineCodec> codec_; // nothing: byte stream
+    std::optional<WsClient> ws_; // a ws:// session
+    bool closeSent_ = false; // ws: our Close frame is queued
     ReplySink &sink_;
     std::string name_;
     std::optional<std::chrono::milliseconds> timeout_;

@@ -16,6 +16,7 @@
 #include "status.h"
 #include "terminal.h"
 #include "tls.h"
+#include "ws_client.h"
 
 namespace pisock {
 
@@ -37,6 +38,12 @@ int run(const ClientOptions &options)
         std::fprintf(stderr, "pisock: %s\n", failure.reason.c_str());
         return failure.status;
     }
+    Buffer leftover; // what a ws:// server sent after its 101
+    if (options.endpoint.webSocket &&
+        !wsHandshake(socket.get(), options.endpoint, options.timeout, leftover, failure)) {
+        std::fprintf(stderr, "pisock: %s\n", failure.reason.c_str());
+        return failure.status;
+    }
     const std::string name = options.endpoint.toString();
     std::optional<Framing> framing;
     if (!options.raw)
@@ -48,12 +55,16 @@ int run(const ClientOptions &options)
         Terminal terminal(options, name + "> ");
         Exchange exchange(std::move(socket), framing, terminal, name, options.timeout,
                           !options.noReplies);
+        if (options.endpoint.webSocket)
+            exchange.startWebSocket(std::move(leftover));
         if (!options.name.empty())
             exchange.sendBytes(nameLine(options.name));
         return terminal.run(exchange);
     }
     StdoutSink sink(options.hex, options.raw);
     Exchange exchange(std::move(socket), framing, sink, name, options.timeout, !options.noReplies);
+    if (options.endpoint.webSocket)
+        exchange.startWebSocket(std::move(leftover));
     if (!options.name.empty())
         exchange.sendBytes(nameLine(options.name)); // no reply unless refused
     return runPipe(exchange, sink, options);

@@ -14,6 +14,7 @@
 #include "common/units.h"
 #include "i18n.h"
 #include "version.h"
+#include "ws_client.h"
 
 namespace pisock {
 
@@ -39,6 +40,8 @@ std::optional<Endpoint> hostAndPort(std::string host, std::string_view portText,
 
 std::optional<Endpoint> oneArgument(const std::string &text, std::string &error)
 {
+    if (text.starts_with("ws://"))
+        return parseWsUrl(text, error);
     const auto colons = std::count(text.begin(), text.end(), ':');
     const bool digits = !text.empty() && std::all_of(text.begin(), text.end(),
                                                      [](char c) { return c >= '0' && c <= '9'; });

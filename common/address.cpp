@@ -13,12 +13,13 @@ namespace pisock {
 
 std::string Endpoint::toString() const
 {
+    std::string text = webSocket ? "ws:" : "";
     if (kind == Kind::Unix)
-        return "unix:" + path;
+        return text + "unix:" + path;
     const std::string portText = std::to_string(port);
     if (host.find(':') != std::string::npos)
-        return "[" + host + "]:" + portText;
-    return (host.empty() ? std::string("*") : host) + ":" + portText;
+        return text + "[" + host + "]:" + portText;
+    return text + (host.empty() ? std::string("*") : host) + ":" + portText;
 }
 
 std::string socketKey(const Endpoint &endpoint)

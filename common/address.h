@@ -17,13 +17,14 @@ struct Endpoint {
     std::string host; // empty: any address (listening) or localhost (connecting)
     std::uint16_t port = 0;
     std::string path; // Kind::Unix; a leading '@' names an abstract socket
+    bool webSocket = false; // pisockd's "ws:" listeners: clients speak WebSocket
 
-    // "[::1]:9000", "0.0.0.0:8888", "unix:/run/pisockd.sock"
+    // "[::1]:9000", "0.0.0.0:8888", "unix:/run/pisockd.sock", "ws:[::]:8080"
     [[nodiscard]] std::string toString() const;
 };
 
 // What identifies the socket an endpoint listens on, so that two spellings of one socket
-// compare equal: "9000", "*:9000", "[::]:9000" and "[0::0]:9000"; "127.0.0.1:9000" and
+// compare equal (whatever they speak: "ws:9000" too): "9000", "*:9000", "[::]:9000" and "[0::0]:9000"; "127.0.0.1:9000" and
 // "[::ffff:127.0.0.1]:9000"; "unix:/run/a.sock" and "unix:/run//a.sock". Host names are
 // compared as written (lower case). Port 0 asks for a new port each time: callers that look
 // for duplicates skip it.

@@ -167,7 +167,7 @@ const char *Connection::step(Wake wake) noexcept
     if (belowLowWater())
         if (const char *why = afterLowWater())
             return why;
-    if (finishStop()) // its line, if any, is still to send
+    if (finishStop()) // its line and the service's last word, if any, are still to send
         if (const char *why = flush())
             return why;
     return afterFlush();
@@ -540,8 +540,7 @@ bool Connection::finishStop() noexcept
     if (owedInput_ > 0 || readPaused_ || yielded_)
         return false;
     in_.clear(); // the start of a message the client had not finished sending
-    if (!stopLine_.empty())
-        service_->notice(out_.bytes(), stopLine_); // out of memory: closes without it
+    service_->onStop(out_.bytes(), stopLine_); // out of memory: closes without it
     setState(ConnState::Flushing);
     return true;
 }

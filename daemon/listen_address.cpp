@@ -5,6 +5,7 @@ namespace pisock {
 namespace {
 
 constexpr std::string_view kProxyOption = "proxy";
+constexpr std::string_view kWebSocketPrefix = "ws:";
 
 } // namespace
 
@@ -21,7 +22,7 @@ std::string ListenAddress::toString() const
 std::optional<ListenAddress> parseListenAddress(std::string_view text, std::string &error)
 {
     ListenAddress address;
-    const bool unix = text.starts_with("unix:");
+    const bool unix = text.starts_with("unix:") || text.starts_with("ws:unix:");
     // Options come last; an inet address never holds a comma, so any comma there starts one.
     for (auto comma = text.rfind(','); comma != std::string_view::npos; comma = text.rfind(',')) {
         const std::string_view option = text.substr(comma + 1);
@@ -40,10 +41,14 @@ std::optional<ListenAddress> parseListenAddress(std::string_view text, std::stri
         }
         text = text.substr(0, comma);
     }
+    const bool webSocket = text.starts_with(kWebSocketPrefix);
+    if (webSocket)
+        text.remove_prefix(kWebSocketPrefix.size());
     auto endpoint = parseEndpoint(text, error);
     if (!endpoint)
         return std::nullopt;
     address.endpoint = std::move(*endpoint);
+    address.endpoint.webSocket = webSocket;
     return address;
 }
 

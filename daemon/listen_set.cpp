@@ -31,6 +31,11 @@ bool isListeningStream(int fd) noexcept
 
 } // namespace
 
+bool isWebSocketName(std::string_view name) noexcept
+{
+    return name == "ws" || name.starts_with("ws-");
+}
+
 std::vector<ListenPlan> listenPlan(const std::vector<ListenAddress> &addresses, bool reusePort)
 {
     std::vector<ListenPlan> plan;
@@ -61,8 +66,8 @@ ListenSet::~ListenSet() = default;
 
 void ListenSet::announce(const Listener &listener, const std::string &origin)
 {
-    log::info("listening on {}{}{}", listener.address(), origin,
-              listener.proxy() ? ", for clients through a proxy (PROXY protocol)" : "");
+    log::info("listening on {}{}{}{}", listener.webSocket() ? "ws:" : "", listener.address(),
+              origin, listener.proxy() ? ", for clients through a proxy (PROXY protocol)" : "");
     // No file, so no permissions: unlike a socket file, nothing limits who connects.
     if (listener.address().starts_with("unix:@"))
         log::warning("{} is an abstract unix socket: it has no file permissions, so any process "
@@ -96,8 +101,9 @@ void ListenSet::adopt(int first, const std::vector<std::string> &names)
         ::fcntl(fd, F_SETFD, FD_CLOEXEC);
         // systemd keeps its own copy: closing ours never unlinks or closes its socket.
         auto listener = std::make_unique<Listener>(loop_, UniqueFd(fd), sink_, spare_);
-        // FileDescriptorName=proxy: the socket unit's way to say ",proxy".
+        // FileDescriptorName=proxy: the socket unit's way to say ",proxy"; ws, ws-...: "ws:".
         listener->setProxy(names[i] == kProxySocketName);
+        listener->setWebSocket(isWebSocketName(names[i]));
         start(Entry{ fmt::format("fd {}", fd), std::move(listener) }, origin);
     }
 }
@@ -127,6 +133,7 @@ ListenSet::Entry ListenSet::openOne(const ListenPlan &plan)
     if (ep.kind == Endpoint::Kind::Unix)
         listener->setUnlinkOnClose(ep.path); // it created the file
     listener->setProxy(plan.proxy);
+    listener->setWebSocket(ep.webSocket);
     return Entry{ socketKey(ep), std::move(listener) };
 }
 
@@ -175,6 +182,8 @@ void ListenSet::update(const std::vector<ListenAddress> &addresses)
                           kept->proxy ? "come through a proxy (PROXY protocol)"
                                       : "connect directly (no PROXY header)");
             }
+            // The same socket may change what it speaks ("8080" to "ws:8080"): new clients do.
+            it->listener->setWebSocket(kept->endpoint.webSocket);
             ++it;
             continue;
         }

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/address.h"
@@ -21,6 +22,10 @@ struct ListenPlan {
     bool reusePort = false; // SO_REUSEPORT (TCP): instances of pisockd@.service share the port
     bool proxy = false; // ",proxy": its clients start with a PROXY header
 };
+
+// Whether a socket the service manager passed, named name (FileDescriptorName=), is a
+// WebSocket listener: "ws", or a name that starts with "ws-".
+[[nodiscard]] bool isWebSocketName(std::string_view name) noexcept;
 
 // What --listen asks for: [::]:8888 when the list is empty.
 std::vector<ListenPlan> listenPlan(const std::vector<ListenAddress> &addresses,
@@ -43,8 +48,8 @@ public:
     ListenSet &operator=(const ListenSet &) = delete;
 
     // Takes the sockets the service manager passed, fds first..first+names.size()-1, with their
-    // names ("" when unnamed); one named "proxy" is a ",proxy" listener. Throws std::system_error for one that is not a listening stream
-    // socket.
+    // names ("" when unnamed); one named "proxy" is a ",proxy" listener, one named "ws" or "ws-..."
+    // a ws: listener. Throws std::system_error for one that is not a listening stream socket.
     void adopt(int first, const std::vector<std::string> &names);
     // SO_REUSEPORT on the TCP sockets opened from now on (--reuse-port).
     void setReusePort(bool on) noexcept { reusePort_ = on; }

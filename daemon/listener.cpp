@@ -172,7 +172,7 @@ bool Listener::shedOneConnection() noexcept
     spare_.release();
     const int fd = ::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
     if (fd >= 0) {
-        refuseNow(fd, sink_.busyLine()); // as past --max-connections
+        refuseNow(fd, sink_.busyLine(*this)); // as past --max-connections
         ::close(fd);
     }
     spare_.take();

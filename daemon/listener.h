@@ -20,8 +20,13 @@ public:
     // Accepting on from failed (for the log): EMFILE once a client was refused for want of a
     // descriptor, or the errno that stopped accepting until Listener::retry().
     virtual void onAcceptError(Listener &from, int err) noexcept = 0;
-    // What a client refused for want of a descriptor is told: a line, or nothing (echo mode).
-    [[nodiscard]] virtual std::string_view busyLine() const noexcept { return kBusyLine; }
+    // What a client of from refused for want of a descriptor is told: a line, nothing (echo
+    // mode), or an HTTP 503 (a ws listener).
+    [[nodiscard]] virtual std::string_view busyLine(const Listener &from) const noexcept
+    {
+        (void)from;
+        return kBusyLine;
+    }
 
 protected:
     virtual ~AcceptSink() = default;
@@ -82,6 +87,9 @@ public:
     // the sink's to decide.
     void setProxy(bool proxy) noexcept { proxy_ = proxy; }
     [[nodiscard]] bool proxy() const noexcept { return proxy_; }
+    // Its clients speak WebSocket (a "ws:" address): the server puts that layer in front.
+    void setWebSocket(bool webSocket) noexcept { webSocket_ = webSocket; }
+    [[nodiscard]] bool webSocket() const noexcept { return webSocket_; }
 
 private:
     void acceptSome() noexcept;
@@ -94,6 +102,7 @@ private:
     std::string address_;
     std::string unlinkPath_;
     bool proxy_ = false;
+    bool webSocket_ = false;
     bool stalled_ = false; // clients may be queued with no edge to come: retry() accepts
 };
 

@@ -207,6 +207,20 @@ Apply allowAdder()
     };
 }
 
+// A browser origin as it sends it ("http://pi.local:8080", no path), or "*" for any.
+std::optional<std::string> parseOrigin(std::string_view v, std::string &error)
+{
+    const bool scheme = v.starts_with("http://") || v.starts_with("https://");
+    const std::string_view host =
+            v.substr(v.find("//") == std::string_view::npos ? 0 : v.find("//") + 2);
+    if (v != "*" &&
+        (!scheme || host.empty() || host.find_first_of("/ \t?#@") != std::string_view::npos)) {
+        error = fmt::format("'{}' is not an origin (http://HOST[:PORT], https://..., or *)", v);
+        return std::nullopt;
+    }
+    return std::string(v);
+}
+
 // A repeatable option given on the command line replaces the file's list.
 void clearList(Settings &s, std::string_view name)
 {
@@ -219,6 +233,8 @@ void clearList(Settings &s, std::string_view name)
         s.deny.clear();
     else if (name == "trusted-proxy")
         s.trustedProxies.clear();
+    else if (name == "ws-origin")
+        s.wsOrigins.clear();
 }
 
 Apply bridgeSetter()
@@ -257,9 +273,8 @@ std::vector<OptionDef> coreOptionDefs()
         { "reply-prefix", "TEXT", "text put before each reply (default \"server rec: \")",
           textSetter(&Settings::replyPrefix, 4096) },
         { "listen", "ADDR",
-          "address to listen on, repeatable: [::]:8888, 0.0.0.0:8888, 127.0.0.1:0, unix:/path; "
-          "\",proxy\" after it: clients come through a proxy that sends a PROXY header "
-          "(default [::]:8888)",
+          "address to listen on, repeatable: [::]:8888, unix:/path, ws:8080 (WebSocket); "
+          "\",proxy\" after it: clients come through a proxy (default [::]:8888)",
           listAdder(&Settings::listen, parseListenAddress, true), true },
         { "max-message", "BYTES", "longest message answered (default 64K)",
           sizeSetter(&Settings::maxMessage, 1, 16 * kMiB) },
@@ -297,9 +312,16 @@ std::vector<OptionDef> coreOptionDefs()
         { "keepalive", "DURATION",
           "TCP keepalive: probe a silent peer after this long; 0: off (default 60s)",
           secondsSetter(&Settings::keepaliveSec, kMaxKeepaliveSec) },
+    };
+}
+
+// Who may connect: right after the core options in --help.
+std::vector<OptionDef> accessOptionDefs()
+{
+    return {
         { "allow", "CIDR|lan",
-          "serve only these networks, repeatable: 192.168.0.0/16, ::1, or lan: the subnets of "
-          "this machine's interfaces, followed as they change (default: all)",
+          "serve only these networks, repeatable: 192.168.0.0/16, ::1, or lan: the subnets "
+          "of this machine's interfaces, followed as they change (default: all)",
           allowAdder(), true },
         { "deny", "CIDR", "refuse these networks, repeatable; wins over --allow (default: none)",
           listAdder(&Settings::deny, parseCidr, false), true },
@@ -332,6 +354,19 @@ std::vector<OptionDef> bridgeOptionDefs()
     };
 }
 
+// The options of ws listeners (docs/WEBSOCKET.md): after the bridge's in --help.
+std::vector<OptionDef> webSocketOptionDefs()
+{
+    return {
+        { "ws-origin", "ORIGIN",
+          "ws listeners: a browser page from this origin may connect, repeatable: "
+          "http://pi.local:8080, or * for any (default: only the built-in page's own)",
+          listAdder(&Settings::wsOrigins, parseOrigin, false), true },
+        { "ws-page", "yes|no", "ws listeners: serve the built-in page at / (default yes)",
+          oneOf(&Settings::wsPage, { { "yes", true }, { "no", false } }) },
+    };
+}
+
 // The live stats and instances sharing a port: after the others in --help.
 std::vector<OptionDef> statsOptionDefs()
 {
@@ -351,12 +386,16 @@ std::vector<OptionDef> statsOptionDefs()
     };
 }
 
-// Every option: the core ones, then the bridge's, then the stats'.
+// Every option: the core ones, who may connect, the bridge's, the ws listeners', the stats'.
 const std::vector<OptionDef> &optionDefs()
 {
     static const std::vector<OptionDef> defs = [] {
         std::vector<OptionDef> all = coreOptionDefs();
+        for (OptionDef &def : accessOptionDefs())
+            all.push_back(std::move(def));
         for (OptionDef &def : bridgeOptionDefs())
+            all.push_back(std::move(def));
+        for (OptionDef &def : webSocketOptionDefs())
             all.push_back(std::move(def));
         for (OptionDef &def : statsOptionDefs())
             all.push_back(std::move(def));

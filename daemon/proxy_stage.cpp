@@ -138,4 +138,20 @@ void ProxyStage::onLowWater(Buffer &out) noexcept
         inner_->onLowWater(out);
 }
 
+void ProxyStage::notice(Buffer &out, std::string_view line) noexcept
+{
+    if (phase_ == Phase::Through || phase_ == Phase::Guard)
+        inner_->notice(out, line);
+    else if (phase_ == Phase::Header)
+        Service::notice(out, line); // to the proxy, which passes it on
+}
+
+void ProxyStage::onStop(Buffer &out, std::string_view line) noexcept
+{
+    if (phase_ == Phase::Through || phase_ == Phase::Guard)
+        inner_->onStop(out, line);
+    else if (phase_ == Phase::Header)
+        Service::onStop(out, line); // to the proxy, which passes it on
+}
+
 } // namespace pisock

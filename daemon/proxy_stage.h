@@ -49,6 +49,9 @@ public:
     void attach(Outlet &outlet) noexcept override;
     void detach() noexcept override;
     void onLowWater(Buffer &out) noexcept override;
+    // Passed to the inner service once there is one (a ws stage frames them); before, the line.
+    void notice(Buffer &out, std::string_view line) noexcept override;
+    void onStop(Buffer &out, std::string_view line) noexcept override;
 
 private:
     enum class Phase {

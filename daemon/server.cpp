@@ -20,6 +20,7 @@
 #include "peer_cred.h"
 #include "socket_options.h"
 #include "version.h"
+#include "ws_page.h"
 
 namespace pisock {
 
@@ -90,12 +91,17 @@ bool sameEndpoints(const std::vector<ListenAddress> &a, const std::vector<Listen
 
 Server::Server(EventLoop &loop, CommandLine cmd, Settings settings)
     : loop_(loop), cmd_(std::move(cmd)), settings_(std::move(settings)), hub_(broadcast_),
-      listeners_(loop, *this, spareFd_), notifier_(notifySystemd, watchdogUsec()),
+      wsFramer_(ws_), listeners_(loop, *this, spareFd_), notifier_(notifySystemd, watchdogUsec()),
       refusals_(loop, limits_.lingerMs),
       control_(loop, [this](std::string_view command) { return answerControl(command); }),
       startedMs_(loop.now()), startedUnix_(static_cast<std::int64_t>(std::time(nullptr)))
 {
     reply_.framingHint = &framingHint_;
+    ws_.maxMessage = &reply_.maxMessage;
+    ws_.memory = &memory_;
+    ws_.hub = settings_.mode == Mode::Broadcast ? &hub_ : nullptr;
+    ws_.busy = wsErrorResponse(503);
+    ws_.forbidden = wsErrorResponse(403);
     applySettings();
 }
 
@@ -119,6 +125,12 @@ void Server::applySettings() noexcept
     }
     broadcast_.memory = &memory_;
     broadcast_.slowClient = settings_.slowClient;
+    try {
+        ws_.page = settings_.wsPage ? wsPage(settings_.mode) : std::string();
+        ws_.origins = settings_.wsOrigins;
+    } catch (const std::bad_alloc &) {
+        log::warning("out of memory building the ws listeners' page");
+    }
     try {
         // Room for every handler to be deferred or waiting at once: nothing on the I/O paths
         // allocates for that later, when the heap may be short.
@@ -193,29 +205,51 @@ void Server::open()
 }
 
 std::unique_ptr<Service> Server::makeService(const std::string &peer, std::uint64_t id,
-                                             bool healthCheck)
+                                             bool webSocket, bool healthCheck)
 {
+    // A frame is its own framing: behind the WebSocket layer the service gets one whole
+    // message per call (raw).
+    const Framing framing = webSocket ? Framing::Raw : settings_.framing;
+    std::unique_ptr<Service> service;
     if (settings_.mode == Mode::Echo)
-        return std::make_unique<EchoService>();
-    if (settings_.mode == Mode::Broadcast && !healthCheck)
-        return std::make_unique<BroadcastService>(hub_, reply_, settings_.framing, peer, id);
-    return std::make_unique<LineService>(reply_, settings_.framing, peer, id);
+        service = std::make_unique<EchoService>();
+    else if (settings_.mode == Mode::Broadcast && !healthCheck)
+        service = std::make_unique<BroadcastService>(hub_, reply_, framing, peer, id);
+    else
+        service = std::make_unique<LineService>(reply_, framing, peer, id);
+    if (!webSocket)
+        return service;
+    return std::make_unique<WsStage>(std::move(service), ws_, wsFramer_,
+                                     settings_.mode != Mode::Echo, peer, id);
 }
 
-void Server::refuse(UniqueFd fd, const std::string &peer, const char *why) noexcept
+// The one place where a listener's kind picks the stages between the socket and the mode's
+// service, outermost first: the PROXY stage (which, on a ",proxy" listener, asks
+// onProxyHeader() for the rest once the header is read), then for a ws listener the WebSocket
+// layer (makeService()), then the mode's service (docs/ARCHITECTURE.md).
+std::unique_ptr<Service> Server::makeStages(const Listener &from, const std::string &peer,
+                                            std::uint64_t id)
+{
+    if (from.proxy())
+        return std::make_unique<ProxyStage>(*this, id);
+    return std::make_unique<ProxyStage>(*this, id, makeService(peer, id, from.webSocket()));
+}
+
+void Server::refuse(UniqueFd fd, const std::string &peer, const char *why,
+                    std::string_view line) noexcept
 {
     ++busyRefused_;
-    refusals_.refuse(std::move(fd), reasonLine(kBusyLine));
+    refusals_.refuse(std::move(fd), line);
     // Rate-limited: a flood of refused clients must not flood the log.
     if (busyLog_.allow(loop_.now()))
         log::warning("refused {} ({}); {} refused so far", peer, why, busyRefused_);
 }
 
-void Server::deny(UniqueFd fd, const std::string &peer) noexcept
+void Server::deny(UniqueFd fd, const std::string &peer, std::string_view line) noexcept
 {
     ++denied_;
     // One line, no detail: the rules are nothing a refused peer needs to learn.
-    refusals_.refuse(std::move(fd), reasonLine(kNotAllowedLine));
+    refusals_.refuse(std::move(fd), line);
     if (denyLog_.allow(loop_.now()))
         log::warning("denied {} (--allow/--deny); {} denied so far", peer, denied_);
 }
@@ -236,20 +270,20 @@ void Server::onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) no
             return;
         }
         if (!proxied && !peerAllowed(peer, settings_.allow, settings_.deny,
-                                    settings_.allowLan ? lan_.get() : nullptr)) {
-            deny(std::move(fd), name);
+                                     settings_.allowLan ? lan_.get() : nullptr)) {
+            deny(std::move(fd), name, refusalFor(from.webSocket(), kNotAllowedLine));
             return;
         }
         const PeerHost host = proxied ? PeerHost{} : PeerHost::of(peer, cred);
         if (const char *why = admit(host)) {
-            refuse(std::move(fd), name, why);
+            refuse(std::move(fd), name, why, refusalFor(from.webSocket(), kBusyLine));
             return;
         }
         if (peer.family() != AF_UNIX)
             tuneAcceptedSocket(fd.get(), settings_.keepaliveSec);
         const std::uint64_t id = nextId_++;
         auto conn = std::make_unique<Connection>(loop_, std::move(fd), peer, id,
-                                                 makeStage(name, id, from), limits_, *this);
+                                                 makeStages(from, name, id), limits_, *this);
         Connection &ref = *conn;
         if (proxied) {
             awaitHeader(id, name, from);
@@ -263,8 +297,8 @@ void Server::onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) no
         if (!proxied)
             ++served_; // through a proxy: once the header names a client (not a health check)
         const log::Peer who{ ref.peer(), id, cred ? &*cred : nullptr };
-        log::at(proxied ? log::Level::Debug : log::Level::Info, &who, "connected on {}{}{}",
-                from.address(),
+        log::at(proxied ? log::Level::Debug : log::Level::Info, &who, "connected on {}{}{}{}",
+                from.webSocket() ? "ws:" : "", from.address(),
                 cred ? fmt::format(" (uid {}, pid {})", cred->uid, cred->pid) : std::string(),
                 proxied ? ", waiting for its PROXY header" : "");
         if (const int err = ref.start(); err < 0) {
@@ -273,21 +307,25 @@ void Server::onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) no
         }
     } catch (const std::bad_alloc &) {
         // fd is closed on the way out (an RST at worst); what was counted is undone.
-        const auto it = connections_.find(nextId_ - 1);
-        if (it == connections_.end() && hostOf_.contains(nextId_ - 1)) {
-            forgetHost(hostOf_.at(nextId_ - 1));
-            hostOf_.erase(nextId_ - 1);
-        }
-        if (it == connections_.end()) {
-            awaiting_.erase(nextId_ - 1);
-            quiet_.erase(nextId_ - 1);
-        }
-        ++oomClosed_;
-        if (oomLog_.allow(loop_.now()))
-            log::error("out of memory accepting a client, refused it; {} clients closed or "
-                       "refused for lack of memory so far",
-                       oomClosed_);
+        undoAccept(nextId_ - 1);
     }
+}
+
+void Server::undoAccept(std::uint64_t id) noexcept
+{
+    if (!connections_.contains(id)) {
+        if (const auto it = hostOf_.find(id); it != hostOf_.end()) {
+            forgetHost(it->second);
+            hostOf_.erase(it);
+        }
+        awaiting_.erase(id);
+        quiet_.erase(id);
+    }
+    ++oomClosed_;
+    if (oomLog_.allow(loop_.now()))
+        log::error("out of memory accepting a client, refused it; {} clients closed or refused "
+                   "for lack of memory so far",
+                   oomClosed_);
 }
 
 void Server::onAcceptError(Listener &from, int err) noexcept

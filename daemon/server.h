@@ -31,6 +31,7 @@
 #include "settings.h"
 #include "stats.h"
 #include "turn_budget.h"
+#include "ws_stage.h"
 
 namespace pisock {
 
@@ -62,9 +63,9 @@ public:
 
     void onAccept(UniqueFd fd, const SocketAddress &peer, Listener &from) noexcept override;
     void onAcceptError(Listener &from, int err) noexcept override;
-    [[nodiscard]] std::string_view busyLine() const noexcept override
+    [[nodiscard]] std::string_view busyLine(const Listener &from) const noexcept override
     {
-        return reasonLine(kBusyLine);
+        return refusalFor(from.webSocket(), kBusyLine);
     }
     void onClosed(Connection &connection) noexcept override;
     void onLinger(Connection &connection) noexcept override;
@@ -80,6 +81,12 @@ public:
     [[nodiscard]] StatsSnapshot snapshot() const;
 
 private:
+    // A connection from a proxy waiting for its header: the proxy's address and the listener.
+    struct AwaitingHeader {
+        std::string proxy;
+        std::string listener;
+        bool webSocket = false; // a ws listener: the client's stream is WebSocket
+    };
     // The line a client closed for a reason it did not ask for gets (refusal.h): line, or
     // nothing in echo mode, whose bytes are the client's.
     [[nodiscard]] std::string_view reasonLine(std::string_view line) const noexcept
@@ -89,12 +96,25 @@ private:
     void applySettings() noexcept;
     // `allow = lan`: starts following this machine's subnets, once; throws std::system_error.
     void followLan();
-    void refuse(UniqueFd fd, const std::string &peer, const char *why) noexcept;
+    // line: what the client is told (refusalFor()).
+    void refuse(UniqueFd fd, const std::string &peer, const char *why,
+                std::string_view line) noexcept;
+    // What a client refused for reason line (kBusyLine, kNotAllowedLine) is told: on a ws
+    // listener the HTTP error a browser shows (503, 403), elsewhere reasonLine(line).
+    [[nodiscard]] std::string_view refusalFor(bool webSocket, std::string_view line) const noexcept
+    {
+        if (!webSocket)
+            return reasonLine(line);
+        return line == kNotAllowedLine ? ws_.forbidden : ws_.busy;
+    }
     // Whether a new client from host may be served now; otherwise why not.
     [[nodiscard]] const char *admit(const PeerHost &host) const noexcept;
     void forgetHost(const PeerHost &host) noexcept;
     void tendMemory(std::uint64_t now) noexcept;
-    void deny(UniqueFd fd, const std::string &peer) noexcept;
+    // onAccept() ran out of memory for connection id: undoes what was counted for it, logs.
+    void undoAccept(std::uint64_t id) noexcept;
+    // line: what the client is told (refusalFor()).
+    void deny(UniqueFd fd, const std::string &peer, std::string_view line) noexcept;
     void closeIdle(std::uint64_t now) noexcept;
     void checkFdLimit() noexcept;
     void onTick() noexcept;
@@ -102,13 +122,14 @@ private:
     // Closes every connection now and ends the loop (shutdown deadline, second signal).
     void closeAll(const char *reason) noexcept;
     void updateStatus() noexcept;
-    // The mode's service; a health check (a proxy's own connection) never joins a broadcast,
-    // and is answered as in reply mode there.
-    std::unique_ptr<Service> makeService(const std::string &peer, std::uint64_t id,
+    // The mode's service, behind the WebSocket layer for a ws listener's client (webSocket); a
+    // health check (a proxy's own connection) never joins a broadcast, and is answered as in
+    // reply mode there.
+    std::unique_ptr<Service> makeService(const std::string &peer, std::uint64_t id, bool webSocket,
                                          bool healthCheck = false);
-    // server_proxy.cpp: the first stage of a connection from listener from.
-    std::unique_ptr<Service> makeStage(const std::string &peer, std::uint64_t id,
-                                       const Listener &from);
+    // The stages of a connection from listener from: the PROXY stage, then makeService().
+    std::unique_ptr<Service> makeStages(const Listener &from, const std::string &peer,
+                                        std::uint64_t id);
     // Whether peer may connect to a proxy listener (--trusted-proxy; a unix socket's
     // permissions decide for it).
     [[nodiscard]] bool trustedProxy(const SocketAddress &peer) const noexcept;
@@ -120,7 +141,7 @@ private:
     void expireHeaders(std::uint64_t now) noexcept;
     // The client the header names may be served (--allow/--deny, --max-per-host); if not,
     // logs why and sets refusal.
-    bool admitProxied(std::uint64_t id, const SocketAddress &client, const std::string &proxy,
+    bool admitProxied(std::uint64_t id, const SocketAddress &client, const AwaitingHeader &from,
                       std::string_view &refusal) noexcept;
     // The control socket and the metrics file (server_stats.cpp).
     void openControl() noexcept;
@@ -138,6 +159,8 @@ private:
     BroadcastConfig broadcast_; // shared by the hub
     BroadcastHub hub_; // broadcast mode: the clients taking part; outlives connections_
     std::unique_ptr<Bridge> bridge_; // bridge = mqtt://...: the room beyond this daemon
+    WsConfig ws_; // shared by the WebSocket layers of ws listeners' clients
+    WsChunkFramer wsFramer_; // holds chunks: after hub_ and memory_, so it goes first
     SpareFd spareFd_; // for EMFILE; before listeners_, which borrow it
     ListenSet listeners_;
     Notifier notifier_;
@@ -147,11 +170,6 @@ private:
     std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
     std::unordered_map<std::uint64_t, PeerHost> hostOf_; // connection id -> who, for --max-per-host
     std::unordered_map<PeerHost, std::size_t, PeerHostHash> perHost_; // connections per host
-    // Connections from a proxy waiting for their header: the proxy's address and the listener.
-    struct AwaitingHeader {
-        std::string proxy;
-        std::string listener;
-    };
     std::unordered_map<std::uint64_t, AwaitingHeader> awaiting_;
     std::deque<std::pair<std::uint64_t, std::uint64_t>> headerDeadlines_; // (deadline, id)
     // Connections whose connect and disconnect are logged at debug level only: those waiting

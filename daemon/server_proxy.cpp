@@ -20,14 +20,6 @@ constexpr std::uint64_t kHeaderTimeoutMs = 3000;
 
 } // namespace
 
-std::unique_ptr<Service> Server::makeStage(const std::string &peer, std::uint64_t id,
-                                           const Listener &from)
-{
-    if (from.proxy())
-        return std::make_unique<ProxyStage>(*this, id);
-    return std::make_unique<ProxyStage>(*this, id, makeService(peer, id));
-}
-
 bool Server::trustedProxy(const SocketAddress &peer) const noexcept
 {
     if (peer.family() == AF_UNIX)
@@ -47,7 +39,7 @@ void Server::distrust(UniqueFd fd, const std::string &peer, const Listener &from
 
 void Server::awaitHeader(std::uint64_t id, const std::string &proxy, const Listener &from)
 {
-    awaiting_.emplace(id, AwaitingHeader{ proxy, from.address() });
+    awaiting_.emplace(id, AwaitingHeader{ proxy, from.address(), from.webSocket() });
     quiet_.insert(id);
     headerDeadlines_.emplace_back(loop_.now() + kHeaderTimeoutMs, id);
 }
@@ -83,14 +75,15 @@ void Server::onProxyRefused(std::uint64_t id, std::string_view why) noexcept
             proxyRefused_);
 }
 
-bool Server::admitProxied(std::uint64_t id, const SocketAddress &client, const std::string &proxy,
+bool Server::admitProxied(std::uint64_t id, const SocketAddress &client, const AwaitingHeader &from,
                           std::string_view &refusal) noexcept
 {
+    const std::string &proxy = from.proxy;
     const std::string name = formatPeer(client);
     if (!peerAllowed(client, settings_.allow, settings_.deny,
                      settings_.allowLan ? lan_.get() : nullptr)) {
         ++denied_;
-        refusal = reasonLine(kNotAllowedLine);
+        refusal = refusalFor(from.webSocket, kNotAllowedLine);
         if (denyLog_.allow(loop_.now()))
             log::warning("denied {} through proxy {} (--allow/--deny); {} denied so far", name,
                          proxy, denied_);
@@ -100,7 +93,7 @@ bool Server::admitProxied(std::uint64_t id, const SocketAddress &client, const s
     if (settings_.maxPerHost > 0) {
         const auto it = perHost_.find(host);
         if (it != perHost_.end() && it->second >= settings_.maxPerHost) {
-            refusal = reasonLine(kBusyLine);
+            refusal = refusalFor(from.webSocket, kBusyLine);
             ++busyRefused_;
             if (busyLog_.allow(loop_.now()))
                 log::warning("refused {} through proxy {} (--max-per-host); {} refused so far",
@@ -128,9 +121,9 @@ std::unique_ptr<Service> Server::onProxyHeader(std::uint64_t id, const ProxyHead
             const log::Peer who{ c.peer(), id };
             log::at(log::Level::Debug, &who, "health check (PROXY v{} {}) on {}", header.version,
                     header.version == 1 ? "UNKNOWN" : "LOCAL", from.listener);
-            return makeService(c.peer(), id, true); // stays quiet
+            return makeService(c.peer(), id, from.webSocket, true); // stays quiet
         }
-        if (!admitProxied(id, header.source, from.proxy, refusal))
+        if (!admitProxied(id, header.source, from, refusal))
             return nullptr; // quiet: the refusal was logged
         quiet_.erase(id);
         ++served_;
@@ -140,7 +133,7 @@ std::unique_ptr<Service> Server::onProxyHeader(std::uint64_t id, const ProxyHead
                 from.listener, from.proxy, header.version,
                 header.commonName.empty() ? std::string()
                                           : fmt::format(", TLS client {}", header.commonName));
-        return makeService(c.peer(), id);
+        return makeService(c.peer(), id, from.webSocket);
     } catch (const std::bad_alloc &) {
         ++oomClosed_;
         if (oomLog_.allow(loop_.now()))

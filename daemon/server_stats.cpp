@@ -95,7 +95,7 @@ StatsSnapshot Server::snapshot() const
     s.pid = static_cast<long>(::getpid());
     s.startUnix = startedUnix_;
     s.uptimeMs = now - startedMs_;
-    s.mode = modeName(settings_.mode);
+    s.mode = std::string(modeName(settings_.mode));
     s.framing = settings_.framing == Framing::Raw ? "raw" : "line";
     s.stopping = stopping_;
     s.maxConnections = settings_.maxConnections;

@@ -71,9 +71,17 @@ public:
     // Pending output fell to the low-water mark after Outlet::watchLowWater(); may append to out.
     virtual void onLowWater(Buffer &) noexcept {}
     // The server is about to close the connection for a reason the client did not ask for
-    // (idle timeout, stop): writes line, the reason, after everything owed. A stage that frames
-    // what it sends wraps it as it wraps its replies.
+    // (idle timeout): writes line, the reason, after everything owed. A stage that frames what
+    // it sends wraps it as it wraps its replies; one that passes the stream on passes this on.
     virtual void notice(Buffer &out, std::string_view line) noexcept { out.append(line); }
+    // The server is stopping: every message owed has been answered, the connection now sends
+    // what is pending and closes. Writes line ("error: server stopping", empty in echo mode) as
+    // notice() does, and whatever last word the protocol has (WebSocket: a Close 1001).
+    virtual void onStop(Buffer &out, std::string_view line) noexcept
+    {
+        if (!line.empty())
+            notice(out, line);
+    }
 };
 
 } // namespace pisock

@@ -66,6 +66,9 @@ struct Settings {
     std::string bridgePasswordFile;
     std::string bridgeCaFile; // TLS (mqtts://): the broker's CA; empty: the system's CAs
     std::string nodeName; // how other daemons name this one; empty: the host name
+    // ws listeners: browser origins allowed beside the page's own ("*": any), and the page.
+    std::vector<std::string> wsOrigins;
+    bool wsPage = true;
     bool fromFile = false; // a configuration file was read: a reload needs one too
 };
 

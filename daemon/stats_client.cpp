@@ -102,8 +102,8 @@ int runStats(const Settings &settings, bool json)
         status != kExitOk)
         return status;
     if (answer.starts_with("error: ") || answer.empty()) {
-        const std::string_view why =
-                answer.empty() ? std::string_view("closed without an answer") : answer;
+        const std::string_view why = answer.empty() ? std::string_view("closed without an answer")
+                                                    : answer;
         return fail(kExitUnavailable, fmt::format("{}: {}", path, why.substr(0, why.find('\n'))));
     }
     std::fwrite(answer.data(), 1, answer.size(), stdout);

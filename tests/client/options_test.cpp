@@ -127,3 +127,20 @@ TEST_CASE("bad command lines throw UsageError", "[client][options]")
     CHECK_THROWS_AS(parse({ "-6", "unix:/x.sock" }), UsageError);
     CHECK_THROWS_AS(parse({ "a", "b", "c" }), UsageError);
 }
+
+TEST_CASE("ws:// URLs name a WebSocket server", "[client][options]")
+{
+    const auto ep = target({ "ws://pi.local:8080" });
+    CHECK(ep.webSocket);
+    CHECK(ep.host == "pi.local");
+    CHECK(ep.port == 8080);
+    CHECK(ep.path == "/");
+    CHECK(ep.toString() == "ws:pi.local:8080");
+    CHECK(target({ "ws://pi.local" }).port == 80);
+    CHECK(target({ "ws://[::1]:9000/chat?room=1" }).host == "::1");
+    CHECK(target({ "ws://[::1]:9000/chat?room=1" }).path == "/chat?room=1");
+    CHECK(targetError({ "ws://" }).find("not a ws:// URL") != std::string::npos);
+    CHECK(targetError({ "ws://pi:0" }) == "invalid port '0'");
+    CHECK(targetError({ "ws://[::1" }).find("not a ws:// URL") != std::string::npos);
+    CHECK(targetError({ "ws://pi/a b" }).find("not a ws:// URL") != std::string::npos);
+}

@@ -328,3 +328,52 @@ TEST_CASE("a listen address takes ,proxy; a proxy listener needs trusted-proxy",
                                    "--listen", "127.0.0.1:9,proxy", "--listen", "127.0.0.1:9" }));
           }) == 64);
 }
+
+TEST_CASE("ws: listen addresses, ws-origin and ws-page", "[options]")
+{
+    const Settings defaults = loadSettings(parse({ "--config", "/dev/null" }));
+    CHECK(defaults.wsPage);
+    CHECK(defaults.wsOrigins.empty());
+    const Settings s =
+            loadSettings(parse({ "--config", "/dev/null", "--listen", "ws:127.0.0.1:0", "--listen",
+                                 "9000", "--listen", "ws:unix:/run/pisockd/ws.sock", "--ws-origin",
+                                 "http://pi.local:8080", "--ws-origin", "*", "--ws-page", "no" }));
+    REQUIRE(s.listen.size() == 3);
+    CHECK(s.listen[0].endpoint.webSocket);
+    CHECK(s.listen[0].toString() == "ws:127.0.0.1:0");
+    CHECK_FALSE(s.listen[1].endpoint.webSocket);
+    CHECK(s.listen[2].endpoint.webSocket);
+    CHECK(s.listen[2].endpoint.kind == Endpoint::Kind::Unix);
+    CHECK(s.wsOrigins == std::vector<std::string>{ "http://pi.local:8080", "*" });
+    CHECK_FALSE(s.wsPage);
+    // One socket, whatever it speaks.
+    CHECK(exitCodeOf([] {
+              loadSettings(parse({ "--listen", "ws:9000", "--listen", "9000" }));
+          }) == 64);
+    for (const char *bad : { "pi.local", "http://", "http://a/b", "ftp://a", "http://a b" })
+        CHECK(exitCodeOf([&] {
+                  loadSettings(parse({ "--config", "/dev/null", "--ws-origin", bad }));
+              }) == 64);
+    CHECK(exitCodeOf([] {
+              loadSettings(parse({ "--config", "/dev/null", "--ws-page", "maybe" }));
+          }) == 64);
+    ConfFile file("listen = ws:[::1]:0\nws-origin = https://example.com\nws-page = no\n");
+    const Settings f = loadSettings(parse({ "--config", file.path }));
+    REQUIRE(f.listen.size() == 1);
+    CHECK(f.listen[0].endpoint.webSocket);
+    CHECK(f.wsOrigins == std::vector<std::string>{ "https://example.com" });
+    CHECK_FALSE(f.wsPage);
+    // ws: and ,proxy together: a PROXY header, then the WebSocket handshake.
+    std::string error;
+    const auto both = parseListenAddress("ws:[::]:8080,proxy", error);
+    REQUIRE(both);
+    CHECK(both->endpoint.webSocket);
+    CHECK(both->proxy);
+    CHECK(both->endpoint.port == 8080);
+    CHECK(both->toString() == "ws:[::]:8080,proxy");
+    const auto wsUnix = parseListenAddress("ws:unix:/run/a,b.sock,proxy", error);
+    REQUIRE(wsUnix);
+    CHECK(wsUnix->endpoint.webSocket);
+    CHECK(wsUnix->proxy);
+    CHECK(wsUnix->endpoint.path == "/run/a,b.sock");
+}

@@ -129,7 +129,8 @@ TEST_CASE("through a proxy, --deny and --max-per-host apply to the client the he
 
     Client denied = through(port, v1("203.0.113.9", 1000) + "let me in\n");
     bool timedOut = true;
-    CHECK(denied.readToEof(5s, &timedOut) == "error: not allowed\n"); // as if it came itself
+    // Its reason line, as if it came itself.
+    CHECK(denied.readToEof(5s, &timedOut) == "error: not allowed\n");
     CHECK_FALSE(timedOut);
     CHECK(d.waitForLog("denied 203.0.113.9:1000 through proxy 127.0.0.1:"));
 
