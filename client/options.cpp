@@ -173,6 +173,41 @@ std::string usageError(const CLI::App &app, const CLI::ParseError &e)
     return trf("{error} (see pisock --help)", fmt::arg("error", what));
 }
 
+// --listen-only and --reconnect, after --message, --raw and --no-replies.
+void addListenOptions(CLI::App &app, ClientOptions &o)
+{
+    auto *listenOnly = app.add_flag(
+            "-l,--listen-only", o.listenOnly,
+            tr("read nothing, send nothing, print what arrives (a broadcast server); a close "
+               "pisock did not ask for is an error"));
+    auto *reconnect = app.add_flag(
+            "--reconnect", o.reconnect,
+            tr("with --listen-only: when the connection ends or cannot be made, try again after "
+               "1s, doubling to 30s"));
+    listenOnly->excludes(app.get_option("--message"));
+    listenOnly->excludes(app.get_option("--raw"));
+    listenOnly->excludes(app.get_option("--no-replies"));
+    reconnect->needs(listenOnly);
+}
+
+// --tls and what goes with it (client/tls.h).
+void addTlsOptions(CLI::App &app, TlsOptions &t)
+{
+    auto *tls = app.add_flag("--tls", t.enabled,
+                             tr("TLS to a front end that terminates it for pisockd (stunnel, "
+                                "HAProxy); the server's certificate is verified"));
+    app.add_option("--ca", t.caFile,
+                   tr("with --tls: trust the certificates in this PEM file instead of the "
+                      "system's (a Pi's own certificate)"))
+            ->type_name("FILE")
+            ->needs(tls);
+    app.add_flag("--insecure", t.insecure,
+                 tr("with --tls: do not verify the server's certificate (encrypted, but anyone "
+                    "could be at the other end)"))
+            ->needs(tls)
+            ->excludes("--ca");
+}
+
 void buildApp(CLI::App &app, ClientOptions &o, Arguments &a)
 {
     translateHelp(app);
@@ -205,14 +240,7 @@ being asked (no quit), 5 a wrong reply (pisock bench), 6 the server sent an "err
             "--no-replies", o.noReplies,
             tr("expect no replies (a broadcast server): send, print whatever arrives, end when "
                "the server closes; --timeout bounds the wait for that after the end of input"));
-    auto *listenOnly = app.add_flag(
-            "-l,--listen-only", o.listenOnly,
-            tr("read nothing, send nothing, print what arrives (a broadcast server); a close "
-               "pisock did not ask for is an error"));
-    auto *reconnect = app.add_flag(
-            "--reconnect", o.reconnect,
-            tr("with --listen-only: when the connection ends or cannot be made, try again after "
-               "1s, doubling to 30s"));
+    addListenOptions(app, o);
     app.add_flag("--hex", o.hex, tr("show what arrives as a hex dump (like hexdump -C)"));
     app.add_option("--name", o.name,
                    tr("broadcast mode: be NAME to the others instead of your address and port "
@@ -226,29 +254,13 @@ being asked (no quit), 5 a wrong reply (pisock bench), 6 the server sent an "err
                    tr("time allowed for the connection and for each reply: seconds, or with a "
                       "unit (5, 0.5, 250ms, 2m; default: no limit)"))
             ->type_name("DURATION");
-    auto *tls = app.add_flag("--tls", o.tls.enabled,
-                             tr("TLS to a front end that terminates it for pisockd (stunnel, "
-                                "HAProxy); the server's certificate is verified"));
-    app.add_option("--ca", o.tls.caFile,
-                   tr("with --tls: trust the certificates in this PEM file instead of the "
-                      "system's (a Pi's own certificate)"))
-            ->type_name("FILE")
-            ->needs(tls);
-    app.add_flag("--insecure", o.tls.insecure,
-                 tr("with --tls: do not verify the server's certificate (encrypted, but anyone "
-                    "could be at the other end)"))
-            ->needs(tls)
-            ->excludes("--ca");
+    addTlsOptions(app, o.tls);
     auto *v4 = app.add_flag("-4", a.ipv4, tr("IPv4 addresses only"));
     auto *v6 = app.add_flag("-6", a.ipv6, tr("IPv6 addresses only"));
     v4->excludes(v6);
     raw->excludes(fr);
     raw->excludes(noReplies);
     app.get_option("--message")->excludes(raw);
-    listenOnly->excludes(app.get_option("--message"));
-    listenOnly->excludes(raw);
-    listenOnly->excludes(noReplies);
-    reconnect->needs(listenOnly);
 }
 
 void applyValues(const CLI::App &app, ClientOptions &o, const Arguments &a)
