@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <memory>
 #include <poll.h>
+#include <sstream>
 #include <string>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -173,6 +174,7 @@ TEST_CASE("broadcast listeners that never read stay within --memory-limit", "[e2
     std::vector<std::unique_ptr<Client>> listeners;
     Watch w;
     std::string pending;
+    int droppedForReceiver = 0; // polite lines lost to the receiver, which was told
     // Listeners join 10 ms apart, so that each falls behind on different messages.
     const auto end = Clock::now() + 8s;
     auto nextJoin = Clock::now();
@@ -189,23 +191,40 @@ TEST_CASE("broadcast listeners that never read stay within --memory-limit", "[e2
         const std::string text = "polite " + std::to_string(w.ms.size());
         const auto start = Clock::now();
         politeSender.send(text + "\n");
-        // The receiver reads the flood as it comes and picks out the polite line.
+        // The receiver reads the flood as it comes and picks out the polite line. On a loaded
+        // machine it may itself fall behind its share of the budget: then the line may be
+        // among those dropped for it, and it is told so ("error: N messages dropped").
         const std::string want = ": " + text + "\n";
+        const std::string told = " messages dropped\n";
         bool found = false;
+        bool excused = false;
         while (!found && msSince(start) < 5000) {
             pending += politeReceiver.readBytes(1 << 20, 5ms);
             const auto at = pending.find(want);
             found = at != std::string::npos;
+            excused = excused || pending.find(told) != std::string::npos;
+            const std::size_t keep = std::max(want.size(), told.size() + 32);
             pending.erase(0, found ? at + want.size()
-                                   : pending.size() - std::min(pending.size(), want.size()));
+                                   : pending.size() - std::min(pending.size(), keep));
         }
-        w.wrong += found ? 0 : 1;
+        w.wrong += found || excused ? 0 : 1;
+        droppedForReceiver += found || !excused ? 0 : 1;
         w.ms.push_back(msSince(start));
         w.sample(d.pid());
     }
     w.report("broadcast listeners that never read, --memory-limit 8M", idle);
+    if (droppedForReceiver > 0)
+        std::printf("note: the polite receiver fell behind and was told: %d of %zu lines\n",
+                    droppedForReceiver, w.ms.size());
+    std::string line;
+    if (w.wrong > 0) // what the daemon said about the polite pair
+        for (std::istringstream log(d.log()); std::getline(log, line);)
+            if (line.find("127.0.0.11:") != std::string::npos ||
+                line.find("127.0.0.12:") != std::string::npos)
+                std::printf("daemon: %s\n", line.c_str());
     CHECK(listeners.size() == kListeners);
     CHECK(w.wrong == 0);
+    CHECK(droppedForReceiver * 2 < static_cast<int>(w.ms.size())); // most still got through
     CHECK(w.peakKiB <= rssBound(idle));
     CHECK(processStats(d.pid()).peakRssKiB <= rssBound(idle));
     // On a slow machine (or under the sanitizers) the writer may not outrun the listeners'
