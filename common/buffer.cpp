@@ -227,6 +227,15 @@ void Buffer::release() noexcept
         freeStorage();
 }
 
+void Buffer::setAccount(MemoryAccount *account) noexcept
+{
+    if (account_)
+        account_->remove(cost());
+    account_ = account;
+    if (account_)
+        account_->add(cost());
+}
+
 void Buffer::swap(Buffer &other) noexcept
 {
     if (account_ != other.account_) {

@@ -77,6 +77,8 @@ public:
     void release() noexcept;
     // The cap applies to later appends; bytes already held are kept.
     void setMaxSize(std::size_t maxSize) noexcept { maxSize_ = maxSize; }
+    // Charges what the buffer holds, now and from now on, to account (none: nothing).
+    void setAccount(MemoryAccount *account) noexcept;
     // Exchanges contents and storage; each buffer keeps its own cap and account (the charge
     // for each block moves with it).
     void swap(Buffer &other) noexcept;

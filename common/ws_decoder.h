@@ -61,6 +61,8 @@ public:
     [[nodiscard]] bool done() const noexcept { return done_; }
     // Bytes held for a fragmented message (the capacity of its buffer; 0 when none is open).
     [[nodiscard]] std::size_t held() const noexcept { return message_.capacity(); }
+    // Charges the fragmented message's buffer to account (a connection's, in a memory budget).
+    void setAccount(MemoryAccount *account) noexcept { message_.setAccount(account); }
 
 private:
     enum class Header { Complete, NeedMore, Failed };

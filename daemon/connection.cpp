@@ -76,8 +76,8 @@ const char *stateName(ConnState state) noexcept
 Connection::Connection(EventLoop &loop, UniqueFd fd, const SocketAddress &peer, std::uint64_t id,
                        std::unique_ptr<Service> service, const ConnectionLimits &limits,
                        ConnectionOwner &owner)
-    : loop_(loop), fd_(std::move(fd)), peer_(formatPeer(peer)), id_(id),
-      service_(std::move(service)), limits_(limits), owner_(owner), account_(limits.memory),
+    : loop_(loop), fd_(std::move(fd)), peer_(formatPeer(peer)), id_(id), account_(limits.memory),
+      service_(std::move(service)), limits_(limits), owner_(owner),
       in_(Buffer::kUnlimited, &account_), out_(&account_), startedMs_(loop.now())
 {
 }

@@ -98,6 +98,7 @@ public:
     bool share(Chunk &chunk) noexcept override;
     [[nodiscard]] bool makeRoomFor(const Chunk &chunk) noexcept override;
     void watchLowWater() noexcept override;
+    [[nodiscard]] MemoryAccount *account() noexcept override { return &account_; }
     // The memory budget has room again: a connection waiting for memory reads again.
     void memoryAvailable() noexcept;
     // Called by the owner's timer: close a lingering connection whose peer never sent FIN.
@@ -163,11 +164,11 @@ private:
     UniqueFd fd_;
     std::string peer_;
     std::uint64_t id_;
+    MemoryAccount account_; // before the service and the buffers it counts
     std::unique_ptr<Service> service_;
     const ConnectionLimits &limits_;
     ConnectionOwner &owner_;
     IdleList *idle_ = nullptr;
-    MemoryAccount account_; // before the buffers it counts
     Buffer in_;
     OutputQueue out_;
     ConnState state_ = ConnState::Open;

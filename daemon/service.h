@@ -41,6 +41,9 @@ public:
     virtual void watchLowWater() noexcept = 0;
     // Closes the connection now, whatever is pending.
     virtual void abort(const char *reason) noexcept = 0;
+    // Where what a Service holds for the connection between calls is charged (a fragmented
+    // WebSocket message): the connection's part of the memory budget; none: not counted.
+    [[nodiscard]] virtual MemoryAccount *account() noexcept { return nullptr; }
 
 protected:
     ~Outlet() = default;

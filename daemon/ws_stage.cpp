@@ -84,6 +84,12 @@ WsStage::WsStage(std::unique_ptr<Service> inner, const WsConfig &config, WsChunk
 
 WsStage::~WsStage() = default;
 
+void WsStage::attach(Outlet &outlet) noexcept
+{
+    outlet_ = &outlet;
+    decoder_.setAccount(outlet.account());
+}
+
 void WsStage::detach() noexcept
 {
     if (innerAttached_)
@@ -310,6 +316,11 @@ void WsStage::abort(const char *reason) noexcept
 {
     if (outlet_)
         outlet_->abort(reason);
+}
+
+MemoryAccount *WsStage::account() noexcept
+{
+    return outlet_ ? outlet_->account() : nullptr;
 }
 
 } // namespace pisock

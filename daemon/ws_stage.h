@@ -85,7 +85,8 @@ public:
     [[nodiscard]] std::uint64_t messages() const noexcept override { return inner_->messages(); }
     [[nodiscard]] std::uint64_t dropped() const noexcept override { return inner_->dropped(); }
     [[nodiscard]] std::string_view roomName() const noexcept override { return inner_->roomName(); }
-    void attach(Outlet &outlet) noexcept override { outlet_ = &outlet; }
+    // Its fragmented messages are charged to the outlet's account from now on.
+    void attach(Outlet &outlet) noexcept override;
     void detach() noexcept override;
     void onLowWater(Buffer &out) noexcept override;
     // Once open: line (without its newline) as a text message, then a Close 1000; before the
@@ -116,6 +117,7 @@ private:
     bool share(Chunk &chunk) noexcept override;
     void watchLowWater() noexcept override;
     void abort(const char *reason) noexcept override;
+    [[nodiscard]] MemoryAccount *account() noexcept override;
 
     std::unique_ptr<Service> inner_;
     const WsConfig &config_;

@@ -129,6 +129,28 @@ TEST_CASE("swap exchanges contents but each keeps its cap", "[buffer]")
     CHECK(b.maxSize() == Buffer::kUnlimited);
 }
 
+TEST_CASE("setAccount moves what the buffer holds to the new account", "[buffer]")
+{
+    pisock::MemoryBudget budget(1024 * 1024);
+    pisock::MemoryAccount first(&budget);
+    pisock::MemoryAccount second(&budget);
+    Buffer b;
+    CHECK(b.append("held before any account"));
+    b.setAccount(&first);
+    CHECK(first.held() == b.cost());
+    b.setAccount(&second);
+    CHECK(first.held() == 0);
+    CHECK(second.held() == b.cost());
+    b.clear();
+    b.release();
+    CHECK(second.held() == 0);
+    CHECK(b.append(std::string(10000, 'x'))); // grows under the account it now has
+    CHECK(second.held() == b.cost());
+    CHECK(b.cost() > 10000);
+    b.setAccount(nullptr);
+    CHECK(second.held() == 0);
+}
+
 TEST_CASE("a view taken before consume stays valid until the next write", "[buffer]")
 {
     Buffer b;

@@ -142,6 +142,28 @@ TEST_CASE("fragments of a binary message are joined, empty ones included", "[ws]
     CHECK(decodeBoth(Role::Server, wire) == Events{ binary(bytes({ 0, 1, 0xff })) });
 }
 
+TEST_CASE("a fragmented message is charged to the decoder's account until it is whole", "[ws]")
+{
+    MemoryBudget budget(1024 * 1024);
+    MemoryAccount account(&budget);
+    ws::Decoder decoder(Role::Server, 64 * kKiB);
+    decoder.setAccount(&account);
+    Buffer in;
+    REQUIRE(in.append(frame(kText, std::string(20000, 'a'))));
+    CHECK(decoder.next(in).kind == Kind::NeedMore);
+    CHECK(in.empty());
+    // Held for the peer between reads: counted in the budget, as the connection's buffers are.
+    CHECK(account.held() >= 20000);
+    CHECK(account.held() == MemoryBudget::cost(decoder.held()));
+    CHECK(budget.used() >= 20000);
+    REQUIRE(in.append(frame(kFin, "b")));
+    const ws::Event whole = decoder.next(in);
+    CHECK(whole.kind == Kind::Text);
+    CHECK(whole.payload.size() == 20001);
+    CHECK(decoder.next(in).kind == Kind::NeedMore); // the message's buffer goes back
+    CHECK(account.held() == 0);
+}
+
 TEST_CASE("a new data frame inside a fragmented message is refused with 1002", "[ws]")
 {
     CHECK(decodeBoth(Role::Server, frame(kText, "a") + frame(kFin | kText, "b")) ==

@@ -332,6 +332,70 @@ async def case_origin(d):
         expect(http_status(e), 403, "foreign origin")
 
 
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+async def case_fragments_budget(d):
+    # Clients that start a message in fragments and never finish it: what the daemon gathers
+    # for them counts in --memory-limit (4M), so near it they are no longer read and a new
+    # client gets HTTP 503, instead of 24 of them holding 1M (--max-message) each.
+    idle = rss_kib(d.proc.pid)
+    piece = b"f" * 16384
+    clients = []
+    for _ in range(24):
+        s, _rest = raw_upgrade(d.ws_port)
+        s.setblocking(False)
+        clients.append([s, frame(0x2, piece, fin=False), 1])
+    # Until the budget is short, and a little more: the idle timeout (2 s) must not come first.
+    end = time.monotonic() + DEADLINE
+    short = None
+    while time.monotonic() < (short or end):
+        busy = False
+        for c in clients:
+            if not c[1]:
+                continue
+            try:
+                n = c[0].send(c[1])
+            except BlockingIOError:
+                continue
+            busy = True
+            c[1] = c[1][n:]
+            if not c[1] and c[2] < 60:  # 60 fragments: under --max-message
+                c[1], c[2] = frame(0x0, piece, fin=False), c[2] + 1
+        if short is None and "memory short: " in d.log():
+            short = time.monotonic() + 0.3
+        if not busy:
+            await asyncio.sleep(0.01)
+    d.wait_log("memory short: ")
+    grew = rss_kib(d.proc.pid) - idle
+    if grew > 8 * 1024:
+        raise AssertionError(f"the daemon grew by {grew} KiB past --memory-limit 4M")
+    try:
+        async with websockets.connect(d.url, open_timeout=DEADLINE):
+            raise AssertionError("a new client was let in at the memory budget")
+    except REFUSED as e:
+        expect(http_status(e), 503, "refused near --memory-limit")
+    # They send nothing more: the idle timeout (2 s) closes them, and what they held goes.
+    for c in clients:
+        c[0].close()
+    end = time.monotonic() + DEADLINE
+    while True:
+        try:
+            async with websockets.connect(d.url) as ws:
+                await ws.send("after")
+                expect(await recv(ws), "server rec: after", "served once they left")
+                break
+        except REFUSED:
+            if time.monotonic() > end:
+                raise
+            await asyncio.sleep(0.05)
+
+
 async def case_subprotocol_declined(d):
     async with websockets.connect(d.url, subprotocols=["chat"]) as ws:
         expect(ws.subprotocol, None, "subprotocol")
@@ -425,6 +489,8 @@ CASES = [
     ("page, 404, 405", case_page, []),
     ("ws-page = no", case_page_off, ["--ws-page", "no"]),
     ("origin allow-list", case_origin, ["--ws-origin", "http://pi.example:8080"]),
+    ("unfinished fragments within --memory-limit", case_fragments_budget,
+     ["--memory-limit", "4M", "--max-message", "1M", "--idle-timeout", "2", "--log-rate", "0"]),
     ("subprotocol declined", case_subprotocol_declined, []),
     ("per-host cap, idle timeout", case_limits, ["--max-per-host", "1", "--idle-timeout", "1"]),
     ("ACL", case_denied, ["--deny", "127.0.0.1/32"]),
