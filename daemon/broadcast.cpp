@@ -96,12 +96,12 @@ std::size_t BroadcastHub::deliver(const BroadcastService *from, std::string_view
     // (\r, other line breaks, terminal controls, invalid UTF-8) is escaped.
     ChunkRef chunk(Chunk::create(broadcastLinesSize(prefix, message), config_.memory));
     if (!chunk) {
-        if (from) {
+        if (from) { // rate-limited per peer, as every line about one
             const log::Peer who{ from->peer(), from->id() };
             log::at(log::Level::Warning, &who,
                     "memory short (--memory-limit): a message not delivered");
         } else {
-            log::warning("memory short (--memory-limit): a bridged message not delivered");
+            ++remoteUndelivered_; // the bridge says so, once a second at most
         }
         return 0;
     }

@@ -59,8 +59,11 @@ public:
     // the members it was meant for (queued, dropped or disconnected).
     std::size_t publish(const BroadcastService &from, std::string_view message) noexcept;
     // A message from beyond this daemon (the bridge): to every member, each line after prefix
-    // ("NODE/SENDER: "), escaped alike; returns the members it was meant for.
+    // ("NODE/SENDER: "), escaped alike; returns the members it was meant for (0 also when
+    // the budget had no room for it: remoteUndelivered() counts those, the caller logs them).
     std::size_t publishRemote(std::string_view prefix, std::string_view message) noexcept;
+    // Remote messages the memory budget had no room for, since the start.
+    [[nodiscard]] std::uint64_t remoteUndelivered() const noexcept { return remoteUndelivered_; }
     // Where local messages go besides the members (borrowed; nullptr: nowhere).
     void setRelay(BroadcastRelay *relay) noexcept { relay_ = relay; }
 
@@ -85,6 +88,7 @@ private:
     std::unordered_set<std::string> names_; // nameKey() of each name in use
     std::size_t size_ = 0;
     std::uint64_t chunksBuilt_ = 0;
+    std::uint64_t remoteUndelivered_ = 0;
     std::uint64_t deliveries_ = 0;
 };
 

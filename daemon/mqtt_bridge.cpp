@@ -174,6 +174,7 @@ private:
     std::uint64_t received_ = 0;
     std::uint64_t oversize_ = 0;
     log::Throttle oversizeLog_;
+    log::Throttle memoryLog_; // remote messages the budget had no room for
     // getaddrinfo_a(): a name looked up without blocking the loop (glibc's helper thread
     // resolves; the loop polls the result on its tick).
     addrinfo hints_{};
@@ -662,7 +663,12 @@ void MqttBridge::receive(const mosquitto_message &message, const mosquitto_prope
         }
         prefix += ": ";
         ++received_;
+        const std::uint64_t undelivered = hub_.remoteUndelivered();
         hub_.publishRemote(prefix, payload);
+        if (hub_.remoteUndelivered() != undelivered && memoryLog_.allow(loop_.now()))
+            log::warning("bridge: memory short (--memory-limit): a message from {} not "
+                         "delivered; {} so far",
+                         escapeText(topic), hub_.remoteUndelivered());
     } catch (const std::bad_alloc &) {
         ++dropped_;
     }

@@ -387,3 +387,20 @@ TEST_CASE("the relay gets every local message with its sender; remote messages r
     CHECK(relay.got[1].first == "unix #2");
     r.hub.setRelay(nullptr);
 }
+
+TEST_CASE("a remote message the memory budget has no room for is counted, not delivered",
+          "[broadcast]")
+{
+    Room r;
+    MemoryBudget budget(64);
+    r.broadcast.memory = &budget;
+    Member &a = r.add("192.0.2.1:5000");
+    CHECK(r.hub.publishRemote("kitchen: ", std::string(1000, 'x')) == 0);
+    CHECK(r.hub.remoteUndelivered() == 1);
+    CHECK(r.hub.publishRemote("kitchen: ", std::string(1000, 'y')) == 0);
+    CHECK(r.hub.remoteUndelivered() == 2);
+    r.broadcast.memory = nullptr;
+    CHECK(r.hub.publishRemote("kitchen: ", "fits") == 1);
+    CHECK(r.runUntil([&] { return a.got == "kitchen: fits\n"; }));
+    CHECK(r.hub.remoteUndelivered() == 2);
+}
