@@ -60,11 +60,6 @@ Client smallWindowClient(std::uint16_t port)
     return Client(std::move(fd));
 }
 
-double msSince(Clock::time_point t)
-{
-    return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-}
-
 // Receivers of a stream of numbered messages "<sender>: seq N ...": reads them all with one
 // poll(), checks that each gets every message in order, and measures how long each took
 // from its sending.

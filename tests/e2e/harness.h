@@ -257,6 +257,12 @@ std::size_t countOf(std::string_view text, std::string_view needle);
 // How many lines text holds ('\n' counted).
 std::size_t lineCount(std::string_view text);
 
+// Milliseconds since start, for latency figures.
+double msSince(Clock::time_point start);
+// A duration in whole seconds from environment variable name (a soak or pressure run made
+// longer by hand), fallback seconds if it is unset.
+std::chrono::milliseconds envSeconds(const char *name, int fallback);
+
 // Words to put before a command (or as DaemonOptions::wrapper) so that it runs without the
 // capabilities that let root ignore file permissions (setpriv drops CAP_DAC_OVERRIDE and
 // CAP_DAC_READ_SEARCH), so a test can show what an unprivileged daemon meets: none when the

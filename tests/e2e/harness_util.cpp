@@ -44,6 +44,17 @@ std::string randomBytes(std::size_t n, unsigned seed)
     return s;
 }
 
+double msSince(Clock::time_point start)
+{
+    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+std::chrono::milliseconds envSeconds(const char *name, int fallback)
+{
+    const char *v = std::getenv(name);
+    return std::chrono::seconds(v ? std::atoi(v) : fallback);
+}
+
 std::size_t countOf(std::string_view text, std::string_view needle)
 {
     std::size_t n = 0;

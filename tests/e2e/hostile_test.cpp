@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <cstdlib>
 #include <memory>
 #include <poll.h>
 #include <string>
@@ -78,12 +77,6 @@ std::size_t sendUntilBlocked(Client &c, const std::string &all)
     }
     REQUIRE(sent < all.size());
     return sent;
-}
-
-std::chrono::milliseconds envSeconds(const char *name, int fallback)
-{
-    const char *v = std::getenv(name);
-    return std::chrono::seconds(v ? std::atoi(v) : fallback);
 }
 
 } // namespace

@@ -98,11 +98,6 @@ struct Watch {
     }
 };
 
-double msSince(Clock::time_point start)
-{
-    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
 // RSS back near idle once the attackers left: the pools and the heap give memory back.
 bool memoryReturned(const Daemon &d, long idleKiB)
 {

@@ -21,17 +21,6 @@ using namespace pisock::test;
 
 namespace {
 
-std::chrono::milliseconds envSeconds(const char *name, int fallback)
-{
-    const char *v = std::getenv(name);
-    return std::chrono::seconds(v ? std::atoi(v) : fallback);
-}
-
-double msSince(Clock::time_point start)
-{
-    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
 struct Latencies {
     std::vector<double> ms;
     std::size_t wrong = 0;
