@@ -7,32 +7,15 @@
 #include <string_view>
 
 #include "tests/catch.h"
+#include "tests/common/proxy_v2_util.h"
 
 using namespace pisock;
+using namespace pisock::proxytest;
 using namespace std::string_literals;
 using Status = ProxyParse::Status;
 using Command = ProxyHeader::Command;
 
 namespace {
-
-const std::string kSignature("\r\n\r\n\0\r\nQUIT\n", 12);
-
-std::string be16(std::size_t value)
-{
-    return { static_cast<char>(value >> 8 & 0xFF), static_cast<char>(value & 0xFF) };
-}
-
-// A v2 header: signature, version/command byte, family byte, length of body, body.
-std::string v2(unsigned versionCommand, unsigned family, const std::string &body)
-{
-    return kSignature + static_cast<char>(versionCommand) + static_cast<char>(family) +
-           be16(body.size()) + body;
-}
-
-std::string tlv(unsigned type, const std::string &value)
-{
-    return static_cast<char>(type) + be16(value.size()) + value;
-}
 
 // 192.0.2.1:56324 -> 198.51.100.7:7000
 const std::string kTcp4Block("\xC0\x00\x02\x01\xC6\x33\x64\x07\xDC\x04\x1B\x58", 12);

@@ -8,29 +8,13 @@
 #include <vector>
 
 #include "tests/catch.h"
+#include "tests/common/proxy_v2_util.h"
 #include "tests/e2e/harness.h"
 
 using namespace pisock::test;
+using namespace pisock::proxytest;
 
 namespace {
-
-const std::string kSignature("\r\n\r\n\0\r\nQUIT\n", 12);
-
-std::string be16(std::size_t value)
-{
-    return { static_cast<char>(value >> 8 & 0xFF), static_cast<char>(value & 0xFF) };
-}
-
-std::string v2(unsigned versionCommand, unsigned family, const std::string &body)
-{
-    return kSignature + static_cast<char>(versionCommand) + static_cast<char>(family) +
-           be16(body.size()) + body;
-}
-
-std::string tlv(unsigned type, const std::string &value)
-{
-    return static_cast<char>(type) + be16(value.size()) + value;
-}
 
 // TCP over IPv4, a.b.c.d:sport -> 127.0.0.1:7000, then tlvs.
 std::string v2Tcp4(const std::string &a, std::uint16_t sport, const std::string &tlvs = {})
