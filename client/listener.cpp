@@ -4,10 +4,10 @@
 #include <cstdio>
 #include <poll.h>
 
-#include "connect.h"
 #include "exchange.h"
 #include "i18n.h"
 #include "pipe.h"
+#include "session.h"
 
 namespace pisock {
 
@@ -43,19 +43,21 @@ int runListener(const ClientOptions &options)
     bool connectedBefore = false;
     for (;;) {
         Failure failure;
-        UniqueFd socket = connectTo(options.endpoint, options.family, options.timeout, failure);
-        int status = failure.status;
-        if (socket) {
+        Session session; // a new one each time: TLS, the WebSocket handshake
+        int status = kStatusOk;
+        if (session.open(options, failure)) {
             if (connectedBefore)
                 say(trf("connected to {server} again", fmt::arg("server", name)));
             connectedBefore = true;
             wait = kFirstRetry;
             StdoutSink sink(options.hex, false);
-            Exchange exchange(std::move(socket), framing, sink, name, std::nullopt, false);
+            Exchange exchange(std::move(session.socket), framing, sink, name, std::nullopt, false);
+            session.start(exchange, options);
             status = runPipe(exchange, sink, options); // the reason is printed
             if (status == kStatusOk || sink.writeError() != 0)
                 return status; // nobody reads what pisock prints: no point listening
         } else {
+            status = failure.status;
             say(failure.reason);
         }
         if (!options.reconnect)

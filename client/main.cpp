@@ -7,16 +7,14 @@
 
 #include "bench.h"
 #include "common/room_names.h"
-#include "connect.h"
 #include "exchange.h"
 #include "i18n.h"
 #include "listener.h"
 #include "options.h"
 #include "pipe.h"
+#include "session.h"
 #include "status.h"
 #include "terminal.h"
-#include "tls.h"
-#include "ws_client.h"
 
 namespace pisock {
 
@@ -27,20 +25,10 @@ int run(const ClientOptions &options)
     if (options.listenOnly)
         return runListener(options);
     Failure failure;
-    UniqueFd socket = connectTo(options.endpoint, options.family, options.timeout, failure);
-    // Declared before the exchange, so destroyed after it: its relay ends once the exchange
+    // Declared before the exchange, so destroyed after it: a TLS relay ends once the exchange
     // has closed the socket.
-    TlsClient tls;
-    if (socket && options.tls.enabled)
-        socket = tls.start(std::move(socket), options.endpoint.host, options.endpoint.toString(),
-                           options.tls, options.timeout, failure);
-    if (!socket) {
-        std::fprintf(stderr, "pisock: %s\n", failure.reason.c_str());
-        return failure.status;
-    }
-    Buffer leftover; // what a ws:// server sent after its 101
-    if (options.endpoint.webSocket &&
-        !wsHandshake(socket.get(), options.endpoint, options.timeout, leftover, failure)) {
+    Session session;
+    if (!session.open(options, failure)) {
         std::fprintf(stderr, "pisock: %s\n", failure.reason.c_str());
         return failure.status;
     }
@@ -53,18 +41,17 @@ int run(const ClientOptions &options)
                              ::isatty(STDOUT_FILENO);
     if (interactive) {
         Terminal terminal(options, name + "> ");
-        Exchange exchange(std::move(socket), framing, terminal, name, options.timeout,
+        Exchange exchange(std::move(session.socket), framing, terminal, name, options.timeout,
                           !options.noReplies);
-        if (options.endpoint.webSocket)
-            exchange.startWebSocket(std::move(leftover));
+        session.start(exchange, options);
         if (!options.name.empty())
             exchange.sendBytes(nameLine(options.name));
         return terminal.run(exchange);
     }
     StdoutSink sink(options.hex, options.raw);
-    Exchange exchange(std::move(socket), framing, sink, name, options.timeout, !options.noReplies);
-    if (options.endpoint.webSocket)
-        exchange.startWebSocket(std::move(leftover));
+    Exchange exchange(std::move(session.socket), framing, sink, name, options.timeout,
+                      !options.noReplies);
+    session.start(exchange, options);
     if (!options.name.empty())
         exchange.sendBytes(nameLine(options.name)); // no reply unless refused
     return runPipe(exchange, sink, options);

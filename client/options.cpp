@@ -40,7 +40,7 @@ std::optional<Endpoint> hostAndPort(std::string host, std::string_view portText,
 
 std::optional<Endpoint> oneArgument(const std::string &text, std::string &error)
 {
-    if (text.starts_with("ws://"))
+    if (text.starts_with("ws://") || text.starts_with("wss://"))
         return parseWsUrl(text, error);
     const auto colons = std::count(text.begin(), text.end(), ':');
     const bool digits = !text.empty() && std::all_of(text.begin(), text.end(),
@@ -123,6 +123,7 @@ std::string excludedPair(const CLI::App &app)
         { "--listen-only", "--message" },
         { "--listen-only", "--raw" },
         { "--listen-only", "--no-replies" },
+        { "--ca", "--insecure" },
     };
     for (const auto &[a, b] : pairs)
         if (app.count(a) > 0 && app.count(b) > 0)
@@ -190,21 +191,20 @@ void addListenOptions(CLI::App &app, ClientOptions &o)
     reconnect->needs(listenOnly);
 }
 
-// --tls and what goes with it (client/tls.h).
+// --tls and what goes with it (client/tls.h). --ca and --insecure also go with a wss:// URL,
+// which applyValues() checks: CLI11's needs() knows options only.
 void addTlsOptions(CLI::App &app, TlsOptions &t)
 {
-    auto *tls = app.add_flag("--tls", t.enabled,
-                             tr("TLS to a front end that terminates it for pisockd (stunnel, "
-                                "HAProxy); the server's certificate is verified"));
+    app.add_flag("--tls", t.enabled,
+                 tr("TLS to a front end that terminates it for pisockd (stunnel, HAProxy); the "
+                    "server's certificate is verified (a wss:// URL implies it)"));
     app.add_option("--ca", t.caFile,
-                   tr("with --tls: trust the certificates in this PEM file instead of the "
-                      "system's (a Pi's own certificate)"))
-            ->type_name("FILE")
-            ->needs(tls);
+                   tr("with --tls or wss://: trust the certificates in this PEM file instead of "
+                      "the system's (a Pi's own certificate)"))
+            ->type_name("FILE");
     app.add_flag("--insecure", t.insecure,
-                 tr("with --tls: do not verify the server's certificate (encrypted, but anyone "
-                    "could be at the other end)"))
-            ->needs(tls)
+                 tr("with --tls or wss://: do not verify the server's certificate (encrypted, "
+                    "but anyone could be at the other end)"))
             ->excludes("--ca");
 }
 
@@ -306,6 +306,10 @@ void applyValues(const CLI::App &app, ClientOptions &o, const Arguments &a)
         throw UsageError(error);
     if (ep->kind == Endpoint::Kind::Unix && o.family != AF_UNSPEC)
         throw UsageError(tr("-4 and -6 do not apply to a unix socket"));
+    if (ep->secure)
+        o.tls.enabled = true;
+    if ((app.count("--ca") > 0 || o.tls.insecure) && !o.tls.enabled)
+        throw UsageError(tr("--ca and --insecure go with --tls or a wss:// URL"));
     o.endpoint = std::move(*ep);
 }
 
@@ -401,6 +405,9 @@ void applyBenchValues(const CLI::App &bench, BenchOptions &o, const BenchArgumen
     auto ep = target.empty() ? std::optional(o.target) : parseTarget(target, error);
     if (!ep)
         throw UsageError(trf("bench: {error}", fmt::arg("error", error)));
+    if (ep->secure)
+        throw UsageError(tr("bench: wss:// is not measured (no TLS in the load generator); "
+                            "measure the ws:// listener behind the proxy"));
     o.target = std::move(*ep);
 }
 

@@ -65,16 +65,18 @@ bool waitFor(int fd, short events, std::optional<std::chrono::steady_clock::time
 
 std::optional<Endpoint> parseWsUrl(std::string_view text, std::string &error)
 {
-    constexpr std::string_view kScheme = "ws://";
-    if (!text.starts_with(kScheme)) {
-        error = tr("a WebSocket URL starts with ws://");
+    const bool secure = text.starts_with("wss://");
+    if (!secure && !text.starts_with("ws://")) {
+        error = tr("a WebSocket URL starts with ws:// or wss://");
         return std::nullopt;
     }
-    text.remove_prefix(kScheme.size());
+    const std::string url(text);
+    text.remove_prefix(text.find("//") + 2);
     const std::size_t slash = text.find('/');
     const std::string_view authority = text.substr(0, slash);
-    Endpoint ep{ Endpoint::Kind::Inet, {}, 80, {} };
+    Endpoint ep{ Endpoint::Kind::Inet, {}, static_cast<std::uint16_t>(secure ? 443 : 80), {} };
     ep.webSocket = true;
+    ep.secure = secure;
     ep.path = slash == std::string_view::npos ? "/" : std::string(text.substr(slash));
     // "[v6]:port", "[v6]", "host:port", "host".
     std::string_view host = authority;
@@ -82,13 +84,13 @@ std::optional<Endpoint> parseWsUrl(std::string_view text, std::string &error)
     if (authority.starts_with('[')) {
         const std::size_t close = authority.find(']');
         if (close == std::string_view::npos) {
-            error = trf("'{url}' is not a ws:// URL", fmt::arg("url", text));
+            error = trf("'{url}' is not a WebSocket URL", fmt::arg("url", url));
             return std::nullopt;
         }
         host = authority.substr(1, close - 1);
         if (close + 1 < authority.size()) {
             if (authority[close + 1] != ':') {
-                error = trf("'{url}' is not a ws:// URL", fmt::arg("url", text));
+                error = trf("'{url}' is not a WebSocket URL", fmt::arg("url", url));
                 return std::nullopt;
             }
             port = authority.substr(close + 2);
@@ -98,7 +100,7 @@ std::optional<Endpoint> parseWsUrl(std::string_view text, std::string &error)
         port = authority.substr(colon + 1);
     }
     if (host.empty() || ep.path.find_first_of(" \t\r\n") != std::string::npos) {
-        error = trf("'ws://{url}' is not a ws:// URL", fmt::arg("url", text));
+        error = trf("'{url}' is not a WebSocket URL", fmt::arg("url", url));
         return std::nullopt;
     }
     ep.host = host;

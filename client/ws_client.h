@@ -15,8 +15,9 @@
 // handshake over a connected socket, then masked frames out and server frames in.
 namespace pisock {
 
-// "ws://HOST[:PORT][/PATH]" (PORT 80 if not given): the endpoint, with webSocket set and path
-// holding PATH ("/" if not given). Nothing, and error set, if text is not such a URL.
+// "ws://HOST[:PORT][/PATH]" (PORT 80 if not given) or "wss://..." (WebSocket over TLS, PORT
+// 443 if not given, secure set): the endpoint, with webSocket set and path holding PATH ("/"
+// if not given). Nothing, and error set, if text is not such a URL.
 std::optional<Endpoint> parseWsUrl(std::string_view text, std::string &error);
 
 // Sends the opening handshake on fd (connected, non-blocking) for endpoint and waits up to

@@ -13,7 +13,7 @@ namespace pisock {
 
 std::string Endpoint::toString() const
 {
-    std::string text = webSocket ? "ws:" : "";
+    std::string text = secure ? "wss:" : webSocket ? "ws:" : "";
     if (kind == Kind::Unix)
         return text + "unix:" + path;
     const std::string portText = std::to_string(port);

@@ -18,8 +18,9 @@ struct Endpoint {
     std::uint16_t port = 0;
     std::string path; // Kind::Unix; a leading '@' names an abstract socket
     bool webSocket = false; // pisockd's "ws:" listeners: clients speak WebSocket
+    bool secure = false; // pisock's wss:// URLs: WebSocket over TLS (a proxy terminates it)
 
-    // "[::1]:9000", "0.0.0.0:8888", "unix:/run/pisockd.sock", "ws:[::]:8080"
+    // "[::1]:9000", "0.0.0.0:8888", "unix:/run/pisockd.sock", "ws:[::]:8080", "wss:pi:443"
     [[nodiscard]] std::string toString() const;
 };
 

@@ -139,8 +139,45 @@ TEST_CASE("ws:// URLs name a WebSocket server", "[client][options]")
     CHECK(target({ "ws://pi.local" }).port == 80);
     CHECK(target({ "ws://[::1]:9000/chat?room=1" }).host == "::1");
     CHECK(target({ "ws://[::1]:9000/chat?room=1" }).path == "/chat?room=1");
-    CHECK(targetError({ "ws://" }).find("not a ws:// URL") != std::string::npos);
+    CHECK(targetError({ "ws://" }) == "'ws://' is not a WebSocket URL");
     CHECK(targetError({ "ws://pi:0" }) == "invalid port '0'");
-    CHECK(targetError({ "ws://[::1" }).find("not a ws:// URL") != std::string::npos);
-    CHECK(targetError({ "ws://pi/a b" }).find("not a ws:// URL") != std::string::npos);
+    CHECK(targetError({ "ws://[::1" }) == "'ws://[::1' is not a WebSocket URL");
+    CHECK(targetError({ "ws://pi/a b" }) == "'ws://pi/a b' is not a WebSocket URL");
+}
+
+TEST_CASE("wss:// URLs name a WebSocket server behind TLS, and imply --tls", "[client][options]")
+{
+    const auto ep = target({ "wss://pi.local/chat" });
+    CHECK(ep.webSocket);
+    CHECK(ep.secure);
+    CHECK(ep.port == 443);
+    CHECK(ep.path == "/chat");
+    CHECK(ep.toString() == "wss:pi.local:443");
+    CHECK(target({ "wss://[::1]:8443" }).port == 8443);
+    CHECK_FALSE(target({ "ws://pi.local" }).secure);
+    CHECK(targetError({ "wss://:8443" }) == "'wss://:8443' is not a WebSocket URL");
+
+    CHECK(parse({ "wss://pi.local:8443" }).tls.enabled);
+    CHECK_FALSE(parse({ "ws://pi.local:8080" }).tls.enabled);
+    CHECK(parse({ "--ca", "pi.pem", "wss://pi.local" }).tls.caFile == "pi.pem");
+    CHECK(parse({ "--insecure", "--tls", "pi.local" }).tls.insecure);
+    // --ca and --insecure without TLS: one line saying what they go with.
+    try {
+        parse({ "--ca", "pi.pem", "ws://pi.local" });
+        FAIL("--ca without TLS was accepted");
+    } catch (const UsageError &e) {
+        CHECK(std::string(e.what()) == "--ca and --insecure go with --tls or a wss:// URL");
+    }
+    CHECK_THROWS_AS(parse({ "--insecure", "pi.local" }), UsageError);
+    try {
+        parse({ "--ca", "pi.pem", "--insecure", "--tls" });
+        FAIL("--ca with --insecure was accepted");
+    } catch (const UsageError &e) {
+        CHECK(std::string(e.what()) ==
+              "--ca and --insecure cannot be used together (see pisock --help)");
+    }
+    CHECK_THROWS_AS(
+            parseCommandLine(
+                    3, std::vector<const char *>{ "pisock", "bench", "wss://pi.local" }.data()),
+            UsageError);
 }
