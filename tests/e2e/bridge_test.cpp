@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "tests/catch.h"
+#include "tests/e2e/front_end.h"
 #include "tests/e2e/harness.h"
 
 using namespace pisock::test;
@@ -34,7 +35,9 @@ class Broker
 {
 public:
     // password: "user:password" makes the broker refuse anonymous clients and others.
-    explicit Broker(const std::string &password = {})
+    // tls: its listener speaks TLS with this certificate (mqtts://).
+    explicit Broker(const std::string &password = {}, const TestCertificate *tls = nullptr)
+        : tls_(tls != nullptr)
     {
         UniqueFd probe = listenLoopback();
         port_ = localPort(probe.get());
@@ -45,6 +48,8 @@ public:
         std::string conf = "listener " + std::to_string(port_) + " 127.0.0.1\n" +
                            "persistence false\nlog_dest stderr\nlog_type all\nuser " +
                            (me ? me->pw_name : "root") + "\n";
+        if (tls)
+            conf += "certfile " + tls->cert + "\nkeyfile " + tls->key + "\n";
         if (password.empty()) {
             conf += "allow_anonymous true\n";
         } else {
@@ -70,7 +75,8 @@ public:
     [[nodiscard]] std::uint16_t port() const { return port_; }
     [[nodiscard]] std::string url(const std::string &topic = "room") const
     {
-        return "mqtt://127.0.0.1:" + std::to_string(port_) + "/" + topic;
+        return (tls_ ? "mqtts://127.0.0.1:" : "mqtt://127.0.0.1:") + std::to_string(port_) + "/" +
+               topic;
     }
 
     void start()
@@ -128,6 +134,7 @@ public:
     }
 
 private:
+    bool tls_;
     TempDir dir_;
     std::string conf_;
     std::string why_;
@@ -417,4 +424,54 @@ TEST_CASE("a bridge the broker refuses logs it once and retries; the room works 
                          "127.0.0.1:0", "--bridge", broker.url(), "--bridge-password-file", open });
     CHECK(r.status == 78);
     CHECK(r.err.find("readable or writable by others") != std::string::npos);
+}
+
+TEST_CASE("mqtts://: the bridge speaks TLS to the broker, checked against bridge-ca-file",
+          "[bridge]")
+{
+    TempDir dir;
+    std::string why;
+    const auto cert = makeCertificate(dir, why);
+    if (!cert) {
+        skipCase(why);
+        return;
+    }
+    Broker broker({}, &*cert);
+    SKIP_WITHOUT(broker);
+    const std::string at = "127.0.0.1:" + std::to_string(broker.port());
+    const auto check = runProcess({ daemonPath(), "--config", "/dev/null", "--mode", "broadcast",
+                                    "--listen", "127.0.0.1:0", "--bridge", broker.url(),
+                                    "--bridge-ca-file", cert->cert, "--check" });
+    CHECK(check.status == 0);
+    CHECK(check.out.find("bridge: the MQTT broker at " + at + " accepted us") != std::string::npos);
+    Daemon a(bridged(broker, "A", { "--bridge-ca-file", cert->cert }));
+    Daemon b(bridged(broker, "B", { "--bridge-ca-file", cert->cert }));
+    REQUIRE(a.waitForLog("bridge: connected to the MQTT broker at " + at));
+    REQUIRE(b.waitForLog("bridge: connected to the MQTT broker at " + at));
+    Client a1(a.port()), b1(b.port());
+    REQUIRE(waitForClients(a, 1));
+    REQUIRE(waitForClients(b, 1));
+    a1.send("over TLS\n");
+    CHECK(readUntil(b1, "A/" + nameOf(a1) + ": over TLS"));
+    b1.send("and back\n");
+    CHECK(readUntil(a1, "B/" + nameOf(b1) + ": and back"));
+
+    // Without the CA file the system's authorities are asked, and none signed the test's
+    // certificate: the bridge stays down and says so, the room works locally.
+    const auto untrusted =
+            runProcess({ daemonPath(), "--config", "/dev/null", "--mode", "broadcast", "--listen",
+                         "127.0.0.1:0", "--bridge", broker.url(), "--check" });
+    CHECK(untrusted.status != 0);
+    CHECK(untrusted.err.find("cannot connect to the MQTT broker at " + at +
+                             ": a TLS error occurred") != std::string::npos);
+    Daemon c(bridged(broker, "C", { "--log-level", "debug" }));
+    CHECK(c.waitForLog("the local room goes on; retrying"));
+    CHECK(c.log().find("bridge: connected") == std::string::npos);
+    Client c1(c.port()), c2(c.port());
+    REQUIRE(waitForClients(c, 2));
+    c1.send("local only\n");
+    CHECK(c2.readLine() == nameOf(c1) + ": local only");
+    CHECK(a.stop() == 0);
+    CHECK(b.stop() == 0);
+    CHECK(c.stop() == 0);
 }
