@@ -5,7 +5,6 @@
 #include <clocale>
 #include <cstdlib>
 #include <cstring>
-#include <cwchar>
 #include <libintl.h>
 #include <string_view>
 
@@ -51,26 +50,6 @@ void setUpLocale()
 const char *tr(const char *msgid) noexcept
 {
     return ::gettext(msgid);
-}
-
-std::size_t displayWidth(std::string_view text)
-{
-    std::mbstate_t state{};
-    std::size_t columns = 0;
-    while (!text.empty()) {
-        wchar_t wc = 0;
-        const std::size_t n = std::mbrtowc(&wc, text.data(), text.size(), &state);
-        if (n == static_cast<std::size_t>(-1) || n == static_cast<std::size_t>(-2)) {
-            state = {}; // not a character here: one column, as the terminal shows a stray byte
-            ++columns;
-            text.remove_prefix(1);
-            continue;
-        }
-        const int width = ::wcwidth(wc);
-        columns += width >= 0 ? static_cast<std::size_t>(width) : 2; // a control shows as ^X
-        text.remove_prefix(n == 0 ? 1 : n);
-    }
-    return columns;
 }
 
 std::string localErrnoText(int err)

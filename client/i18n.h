@@ -36,8 +36,4 @@ template<typename... Args> std::string trf(const char *msgid, const Args &...arg
 // stays in English.
 std::string localErrnoText(int err);
 
-// The columns text takes on a terminal in the current locale: two for a Chinese character,
-// none for a combining mark, one for a byte that is not a character.
-std::size_t displayWidth(std::string_view text);
-
 } // namespace pisock

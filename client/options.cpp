@@ -10,6 +10,7 @@
 
 #include "common/closest_word.h"
 #include "common/duration.h"
+#include "common/help_format.h"
 #include "common/room_names.h"
 #include "common/units.h"
 #include "i18n.h"
@@ -72,42 +73,16 @@ struct Arguments {
     bool ipv6 = false;
 };
 
-// CLI11's layout of an option's line, with its columns counted as a terminal shows them:
-// CLI11 counts bytes, and a translated "Excludes:" in the left column pushed the right one.
-class WideFormatter : public CLI::Formatter
-{
-public:
-    std::string make_option(const CLI::Option *opt, bool isPositional) const override
-    {
-        const std::string name = "  " + make_option_name(opt, isPositional) + make_option_opts(opt);
-        const std::string desc = make_option_desc(opt);
-        const std::size_t width = get_column_width();
-        const std::size_t used = displayWidth(name);
-        std::string out = name;
-        if (!desc.empty()) {
-            out += used >= width ? "\n" + std::string(width, ' ') : std::string(width - used, ' ');
-            for (const char c : desc) {
-                out += c;
-                if (c == '\n')
-                    out += std::string(width, ' ');
-            }
-        }
-        return out + "\n";
-    }
-};
-
 // CLI11's own words in --help, and the group names, in the user's language.
 void translateHelp(CLI::App &app)
 {
-    app.formatter(std::make_shared<WideFormatter>());
+    app.formatter(std::make_shared<HelpFormatter>());
     const auto formatter = app.get_formatter();
     formatter->label("Usage", tr("Usage"));
     formatter->label("OPTIONS", tr("OPTIONS"));
     formatter->label("SUBCOMMAND", tr("SUBCOMMAND"));
     formatter->label("Positionals", tr("Positionals"));
     formatter->label("REQUIRED", tr("REQUIRED"));
-    formatter->label("Excludes", tr("Excludes"));
-    formatter->label("Needs", tr("Needs"));
     app.option_defaults()->group(tr("Options"));
     app.set_help_flag("-h,--help", tr("print this help and exit"));
 }
@@ -214,15 +189,17 @@ void buildApp(CLI::App &app, ClientOptions &o, Arguments &a)
     app.set_version_flag("--version", std::string("pisock ") + kVersion,
                          tr("print the version and exit"));
     app.footer(tr(
-            R"(Addresses: HOST, HOST PORT, HOST:PORT, [IPV6]:PORT, PORT (on localhost), unix:/PATH.
-On a terminal pisock prompts and keeps a history; otherwise it sends every line of its input
-without waiting and prints the replies in order. For a pisockd in broadcast mode (a chat: the
-sender gets nothing back) add --no-replies, or --listen-only to only listen.
+            R"(Addresses: HOST, HOST PORT, HOST:PORT, [IPV6]:PORT, PORT (on localhost),
+unix:/PATH. On a terminal pisock prompts and keeps a history; otherwise it
+sends every line of its input without waiting and prints the replies in order.
+For a pisockd in broadcast mode (a chat: the sender gets nothing back) add
+--no-replies, or --listen-only to only listen.
 
-Exit status: 0 all replies received, 1 network error (refused, reset, unknown host),
-2 usage, 3 timeout, 4 the server closed the connection before all replies or without
-being asked (no quit), 5 a wrong reply (pisock bench), 6 the server sent an "error:" line
-(a message refused, or why it closed), 130 interrupted (Ctrl-C).
+Exit status: 0 all replies received, 1 network error (refused, reset, unknown
+host), 2 usage, 3 timeout, 4 the server closed the connection before all
+replies or without being asked (no quit), 5 a wrong reply (pisock bench),
+6 the server sent an "error:" line (a message refused, or why it closed),
+130 interrupted (Ctrl-C).
 )"));
     app.add_option("host", a.host,
                    tr("name or address, HOST:PORT, [IPV6]:PORT or unix:/PATH (default localhost)"))

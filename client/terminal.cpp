@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "common/wrap_text.h"
 #include "i18n.h"
 
 namespace pisock {

@@ -21,7 +21,7 @@
 #include "common/units.h"
 #include "config_file.h"
 #include "exit_code.h"
-#include "help_format.h"
+#include "common/help_format.h"
 #include "socket_options.h"
 #include "version.h"
 

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sstream>
 #include <string>
 #include <sys/socket.h>
 
@@ -149,11 +150,24 @@ TEST_CASE("bad command lines: status 2 and one line", "[e2e][client]")
     }
 }
 
-TEST_CASE("--help and --version exit 0", "[e2e][client]")
+TEST_CASE("--help and --version exit 0; --help within 80 columns, one value name per option",
+          "[e2e][client]")
 {
     auto r = runClient({ "--help" });
     CHECK(r.status == 0);
     CHECK(r.out.find("Exit status") != std::string::npos);
+    CHECK(r.out.find("  -m,--message TEXT           send this message") != std::string::npos);
+    CHECK(r.out.find("Excludes") == std::string::npos);
+    const auto bench = runClient({ "bench", "--help" });
+    CHECK(bench.out.find("  -c,--connections N          connections (default 50)\n") !=
+          std::string::npos);
+    for (const std::string &text : { r.out, bench.out }) {
+        std::istringstream lines(text);
+        for (std::string line; std::getline(lines, line);) {
+            INFO(line);
+            CHECK(line.size() <= 80);
+        }
+    }
     r = runClient({ "--version" });
     CHECK(r.status == 0);
     CHECK(r.out.starts_with("pisock "));
