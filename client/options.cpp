@@ -323,13 +323,13 @@ CLI::App *addBenchCommand(CLI::App &app, BenchOptions &o, BenchArguments &a)
             ->type_name("N")
             ->check(CLI::Range(1u, 100000u));
     bench->add_option("-d,--duration", a.duration,
-                      tr("measured seconds after the warm-up (default 10)"))
-            ->type_name("SECONDS");
+                      tr("measured time after the warm-up (default 10s)"))
+            ->type_name("DURATION");
     bench->add_option("-n,--count", o.count, tr("measured messages instead of a duration"))
             ->type_name("N")
             ->check(CLI::Range(std::uint64_t{ 1 }, std::uint64_t{ 1000000000000 }));
-    bench->add_option("--warmup", a.warmup, tr("seconds of load not measured first (default 1)"))
-            ->type_name("SECONDS");
+    bench->add_option("--warmup", a.warmup, tr("load not measured first (default 1s)"))
+            ->type_name("DURATION");
     bench->add_option(
                  "--mode", a.mode,
                  tr(R"(line: expect "<prefix>M\n" replies; echo: expect the bytes back (default line))"))
@@ -338,8 +338,8 @@ CLI::App *addBenchCommand(CLI::App &app, BenchOptions &o, BenchArguments &a)
                       tr("reply prefix in line mode (default \"server rec: \")"))
             ->type_name("TEXT");
     bench->add_option("--timeout", a.timeout,
-                      tr("a connection with no reply this long is an error (default 5)"))
-            ->type_name("SECONDS");
+                      tr("a connection with no reply this long is an error (default 5s)"))
+            ->type_name("DURATION");
     bench->add_flag("--json", o.json, tr("print one JSON object instead of the report"));
     bench->add_flag("--no-progress", a.noProgress, tr("no progress line, even on a terminal"));
     return bench;
