@@ -475,3 +475,30 @@ TEST_CASE("mqtts://: the bridge speaks TLS to the broker, checked against bridge
     CHECK(b.stop() == 0);
     CHECK(c.stop() == 0);
 }
+
+TEST_CASE("a reload keeps the bridge as it started, and says its settings need a restart",
+          "[bridge]")
+{
+    Broker broker;
+    SKIP_WITHOUT(broker);
+    TempDir dir;
+    const auto conf = dir.write("pisockd.conf",
+                                "mode = broadcast\nbridge = " + broker.url() + "\nnode-name = A\n");
+    Daemon a({ "--config", conf });
+    Daemon b(bridged(broker, "B"));
+    REQUIRE(a.waitForLog("bridge: connected to the MQTT broker"));
+    REQUIRE(b.waitForLog("bridge: connected to the MQTT broker"));
+    dir.write("pisockd.conf",
+              "mode = broadcast\nbridge = " + broker.url("elsewhere") + "\nnode-name = renamed\n");
+    REQUIRE(a.reload());
+    CHECK(a.waitForLog("bridge settings apply after a restart"));
+    Client a1(a.port()), b1(b.port());
+    REQUIRE(waitForClients(a, 1));
+    REQUIRE(waitForClients(b, 1));
+    a1.send("after the reload\n");
+    // Still node A on the old topic, on the same connection to the broker.
+    CHECK(readUntil(b1, "A/" + nameOf(a1) + ": after the reload"));
+    CHECK(countOf(a.log(), "bridge: connected to the MQTT broker") == 1);
+    CHECK(a.stop() == 0);
+    CHECK(b.stop() == 0);
+}
