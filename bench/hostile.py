@@ -22,8 +22,10 @@ slots       one host opens connections (a byte every few seconds, as under --idl
             to hold every slot; --max-per-host stops it; the polite client is another host.
 greedy      pisock bench pipelines 1000-byte messages over all connections (-P 16), reading
             its replies as fast as it can: fairness of the loop turn.
+fragments   a ws: listener with --max-message 1M: every client opens a WebSocket, starts a
+            binary message in fragments (16 KiB frames without FIN) and never finishes it.
 
-    bench/hostile.py BUILD [--attacks listeners,pipeline,oom,raw,slots,greedy]
+    bench/hostile.py BUILD [--attacks listeners,pipeline,oom,raw,slots,greedy,fragments]
                            [--connections 1000] [--seconds 20] [--stagger 0.01]
                            [--memory-limit 64M] [--as-limit 96M] [--json FILE]
 """
@@ -36,6 +38,7 @@ import resource
 import selectors
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -207,6 +210,53 @@ def pump(socks, data, until):
     sel.close()
 
 
+def ws_frame(op, payload, fin=True, mask=b"\x01\x02\x03\x04"):
+    """A masked WebSocket frame, as a client sends it (RFC 6455 5.2)."""
+    n = len(payload)
+    first = bytes([(0x80 if fin else 0) | op])
+    if n < 126:
+        head = first + bytes([0x80 | n])
+    elif n < 65536:
+        head = first + bytes([0x80 | 126]) + struct.pack("!H", n)
+    else:
+        head = first + bytes([0x80 | 127]) + struct.pack("!Q", n)
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def open_fragments(d, n):
+    """n WebSocket clients on d's ws listener, each with a fragmented message begun; the
+    sockets that got their 101, non-blocking, and how many were refused."""
+    deadline = time.monotonic() + 10
+    ws_port = None
+    while ws_port is None and time.monotonic() < deadline:
+        ws_port = next((int(m.group(1)) for m in (re.search(r"listening on ws:127\.0\.0\.1:(\d+)", l)
+                                                  for l in list(d.log)) if m), None)
+        time.sleep(0.01)
+    hello = (b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+             b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    first = ws_frame(0x2, b"f" * 16384, fin=False)
+    opened, refused = [], 0
+    for s in connect_many(ws_port, n):
+        s.settimeout(10)
+        try:
+            s.sendall(hello)
+            head = b""
+            while b"\r\n\r\n" not in head:
+                more = s.recv(4096)
+                if not more:
+                    raise OSError("closed")
+                head += more
+            if not head.startswith(b"HTTP/1.1 101"):
+                raise OSError("refused")
+            s.sendall(first)
+            s.setblocking(False)
+            opened.append(s)
+        except OSError:
+            refused += 1
+            s.close()
+    return opened, refused
+
+
 def pct(values, p):
     if not values:
         return float("nan")
@@ -226,6 +276,8 @@ def attack(name, build, opts):
         prefix = ("prlimit", f"--as={opts.as_limit}")
     elif name == "greedy":
         args = ["--max-per-host", "0"]
+    elif name == "fragments":
+        args = ["--listen", "ws:127.0.0.1:0", "--max-message", "1M"]
     else:
         args = []
     d = Daemon(build, common + args, prefix)
@@ -282,6 +334,16 @@ def attack(name, build, opts):
                                  capture_output=True, text=True)
             m = re.search(r"messages\s+(\d+)\s+\((\d+) msgs/s", out.stdout)
             extra = f"greedy: {m.group(2)} msgs/s" if m else "greedy: " + out.stderr.strip()[-200:]
+        elif name == "fragments":
+            # The budget fills within a second: the polite client must be in first (a client
+            # that comes near the budget is refused, which is the point).
+            deadline = time.monotonic() + 10
+            while not any("127.0.0.9:" in line for line in list(d.log)) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            socks, refused = open_fragments(d, opts.connections)
+            pump(socks, ws_frame(0x0, b"f" * 16384, fin=False), time.monotonic() + opts.seconds)
+            extra = (f"{len(socks)} WebSocket clients each hold an unfinished message, "
+                     f"{refused} refused (HTTP 503)")
     finally:
         polite.stop()
         attacked_peak = d.peak
@@ -317,7 +379,7 @@ def attack(name, build, opts):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("build")
-    ap.add_argument("--attacks", default="listeners,pipeline,oom,raw,slots,greedy")
+    ap.add_argument("--attacks", default="listeners,pipeline,oom,raw,slots,greedy,fragments")
     ap.add_argument("--connections", type=int, default=1000)
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--stagger", type=float, default=0.01)

@@ -18,10 +18,10 @@
 #include "common/closest_word.h"
 #include "common/duration.h"
 #include "common/errors.h"
+#include "common/help_format.h"
 #include "common/units.h"
 #include "config_file.h"
 #include "exit_code.h"
-#include "common/help_format.h"
 #include "socket_options.h"
 #include "version.h"
 

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <initializer_list>
 #include <memory>
 #include <poll.h>
 #include <sstream>
@@ -98,6 +99,18 @@ struct Watch {
     }
 };
 
+// On a failure: what the daemon logged about the polite clients (their source addresses).
+void printAbout(const Daemon &d, std::initializer_list<std::string> hosts)
+{
+    std::istringstream log(d.log());
+    for (std::string line; std::getline(log, line);)
+        for (const std::string &host : hosts)
+            if (line.find(host) != std::string::npos || line.find("memory") != std::string::npos) {
+                std::printf("daemon: %s\n", line.c_str());
+                break;
+            }
+}
+
 // RSS back near idle once the attackers left: the pools and the heap give memory back.
 bool memoryReturned(const Daemon &d, long idleKiB)
 {
@@ -138,6 +151,8 @@ TEST_CASE("clients that pipeline and never read stay within --memory-limit", "[e
         w.sample(d.pid());
     }
     w.report("pipelining clients that never read, --memory-limit 8M", idle);
+    if (w.wrong > 0)
+        printAbout(d, { "127.0.0.1:" + std::to_string(localPort(polite.fd())) + " " });
     CHECK(w.wrong == 0);
     CHECK(w.peakKiB <= rssBound(idle));
     CHECK(processStats(d.pid()).peakRssKiB <= rssBound(idle));
@@ -214,12 +229,8 @@ TEST_CASE("broadcast listeners that never read stay within --memory-limit", "[e2
     if (droppedForReceiver > 0)
         std::printf("note: the polite receiver fell behind and was told: %d of %zu lines\n",
                     droppedForReceiver, w.ms.size());
-    std::string line;
-    if (w.wrong > 0) // what the daemon said about the polite pair
-        for (std::istringstream log(d.log()); std::getline(log, line);)
-            if (line.find("127.0.0.11:") != std::string::npos ||
-                line.find("127.0.0.12:") != std::string::npos)
-                std::printf("daemon: %s\n", line.c_str());
+    if (w.wrong > 0)
+        printAbout(d, { "127.0.0.11:", "127.0.0.12:" });
     CHECK(listeners.size() == kListeners);
     CHECK(w.wrong == 0);
     CHECK(droppedForReceiver * 2 < static_cast<int>(w.ms.size())); // most still got through
