@@ -249,6 +249,11 @@ std::string MqttBridge::rcText(int rc) const
         text.pop_back();
     if (!text.empty())
         text.front() = static_cast<char>(std::tolower(static_cast<unsigned char>(text.front())));
+    // An untrusted certificate: libmosquitto 2.0.11 says "a TLS error occurred", 2.0.21
+    // (trixie) "protocol error". Either way, say where to look.
+    if (url_.tls && (rc == MOSQ_ERR_TLS || rc == MOSQ_ERR_PROTOCOL))
+        text += " (mqtts://: is the broker's certificate signed by bridge-ca-file, or by a CA in "
+                "/etc/ssl/certs?)";
     return text;
 }
 
