@@ -658,8 +658,8 @@ void MqttBridge::receive(const mosquitto_message &message, const mosquitto_prope
             if (!p)
                 break;
             const bool found = name && std::strcmp(name, kSenderProperty) == 0;
-            if (found)
-                prefix += "/" + shownName(value ? value : "");
+            if (found) // two appends: "/" + a temporary trips GCC 12's -Wrestrict at -O3
+                prefix.append("/").append(shownName(value ? value : ""));
             std::free(name);
             std::free(value);
             name = value = nullptr;
