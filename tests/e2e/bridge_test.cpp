@@ -430,12 +430,9 @@ TEST_CASE("mqtts://: the bridge speaks TLS to the broker, checked against bridge
           "[bridge]")
 {
     TempDir dir;
-    std::string why;
-    const auto cert = makeCertificate(dir, why);
-    if (!cert) {
-        skipCase(why);
+    const auto cert = makeCertificate(dir);
+    if (!cert)
         return;
-    }
     Broker broker({}, &*cert);
     SKIP_WITHOUT(broker);
     const std::string at = "127.0.0.1:" + std::to_string(broker.port());

@@ -41,7 +41,7 @@ std::string replaceAll(std::string text, const std::string &from, const std::str
     return text;
 }
 
-std::optional<TestCertificate> makeCertificate(const TempDir &dir, std::string &why)
+std::optional<TestCertificate> makeCertificate(const TempDir &dir)
 {
     TestCertificate c{ dir.path() + "/cert.pem", dir.path() + "/key.pem",
                        dir.path() + "/combined.pem" };
@@ -51,8 +51,8 @@ std::optional<TestCertificate> makeCertificate(const TempDir &dir, std::string &
                          "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
                          "-keyout", c.key, "-out", c.cert });
     if (made.status != 0) {
-        why = "openssl req failed (package openssl), status " + std::to_string(made.status) + ": " +
-              made.err;
+        skipCase("openssl req failed (package openssl), status " + std::to_string(made.status) +
+                 ": " + made.err);
         return std::nullopt;
     }
     std::ifstream cert(c.cert);

@@ -24,14 +24,14 @@ std::string sourceFile(const std::string &relative);
 std::string replaceAll(std::string text, const std::string &from, const std::string &to);
 
 // A self-signed certificate for localhost and 127.0.0.1, made with the openssl command:
-// cert.pem, key.pem, and both in one file (HAProxy's crt). nullopt if openssl failed (the
-// reason is in why).
+// cert.pem, key.pem, and both in one file (HAProxy's crt). nullopt if openssl failed: the
+// case is then reported skipped with the reason (skipCase()), and should return.
 struct TestCertificate {
     std::string cert;
     std::string key;
     std::string combined;
 };
-std::optional<TestCertificate> makeCertificate(const TempDir &dir, std::string &why);
+std::optional<TestCertificate> makeCertificate(const TempDir &dir);
 
 // A proxy run on a pseudo-terminal until destroyed (killed by PID).
 class FrontEnd

@@ -17,11 +17,15 @@ using namespace pisock::test;
 
 namespace {
 
-bool installed(const char *path)
+// Whether the program at path is there; if not, the case is reported skipped and should return.
+bool installed(const char *path, const char *package)
 {
     struct stat st {
     };
-    return ::stat(path, &st) == 0;
+    if (::stat(path, &st) == 0)
+        return true;
+    skipCase(std::string(path) + " is missing (apt install " + package + ")");
+    return false;
 }
 
 // pisock --tls with more options, to port on host.
@@ -83,17 +87,12 @@ std::uint16_t proxyListenerPort(const Daemon &d, const std::string &host)
 TEST_CASE("stunnel (protocol = proxy) in front: pisock --tls is answered, pisockd names it",
           "[e2e][tls][proxy]")
 {
-    if (!installed("/usr/bin/stunnel4")) {
-        skipCase("/usr/bin/stunnel4 is missing (apt install stunnel4)");
+    if (!installed("/usr/bin/stunnel4", "stunnel4"))
         return;
-    }
     TempDir dir;
-    std::string why;
-    const auto cert = makeCertificate(dir, why);
-    if (!cert) {
-        skipCase(why);
+    const auto cert = makeCertificate(dir);
+    if (!cert)
         return;
-    }
     Daemon d({ "--listen", "127.0.0.1:0,proxy", "--trusted-proxy", "127.0.0.1" }, noActivation());
     const std::uint16_t front = freeLoopbackPort();
     const auto stunnel = startStunnel(dir, *cert, front, loggedPort(d), "stunnel");
@@ -130,17 +129,12 @@ TEST_CASE("stunnel (protocol = proxy) in front: pisock --tls is answered, pisock
 TEST_CASE("HAProxy (bind ... ssl crt) in front: pisock --tls is answered, pisockd names it",
           "[e2e][tls][proxy][haproxy]")
 {
-    if (!installed("/usr/sbin/haproxy")) {
-        skipCase("/usr/sbin/haproxy is missing (apt install haproxy)");
+    if (!installed("/usr/sbin/haproxy", "haproxy"))
         return;
-    }
     TempDir dir;
-    std::string why;
-    const auto cert = makeCertificate(dir, why);
-    if (!cert) {
-        skipCase(why);
+    const auto cert = makeCertificate(dir);
+    if (!cert)
         return;
-    }
     Daemon d({ "--listen", "127.0.0.1:0,proxy", "--trusted-proxy", "127.0.0.1" }, noActivation());
     const auto port = std::to_string(loggedPort(d));
     const std::uint16_t front = freeLoopbackPort();
@@ -169,17 +163,12 @@ TEST_CASE("HAProxy (bind ... ssl crt) in front: pisock --tls is answered, pisock
 TEST_CASE("wss:// through stunnel to a ws: listener, and pisock --listen-only over TLS",
           "[e2e][tls][proxy][ws]")
 {
-    if (!installed("/usr/bin/stunnel4")) {
-        skipCase("/usr/bin/stunnel4 is missing (apt install stunnel4)");
+    if (!installed("/usr/bin/stunnel4", "stunnel4"))
         return;
-    }
     TempDir dir;
-    std::string why;
-    const auto cert = makeCertificate(dir, why);
-    if (!cert) {
-        skipCase(why);
+    const auto cert = makeCertificate(dir);
+    if (!cert)
         return;
-    }
     Daemon d({ "--mode", "broadcast", "--log-level", "debug", "--listen", "127.0.0.1:0", "--listen",
                "127.0.0.1:0,proxy", "--listen", "ws:127.0.0.1:0,proxy", "--trusted-proxy",
                "127.0.0.1" },
