@@ -240,18 +240,26 @@ void MqttBridge::configure()
 
 std::string MqttBridge::rcText(int rc) const
 {
-    if (rc == MOSQ_ERR_ERRNO)
-        return errnoText(errno);
+    const int error = errno;
     if ((rc == MOSQ_ERR_CONN_REFUSED || rc == MOSQ_ERR_PROTOCOL) && !refused_.empty())
         return refused_;
-    std::string text = ::mosquitto_strerror(rc); // "The connection was lost."
-    if (!text.empty() && text.back() == '.')
-        text.pop_back();
-    if (!text.empty())
-        text.front() = static_cast<char>(std::tolower(static_cast<unsigned char>(text.front())));
+    std::string text;
+    if (rc == MOSQ_ERR_ERRNO) {
+        text = errnoText(error);
+    } else {
+        text = ::mosquitto_strerror(rc); // "The connection was lost."
+        if (!text.empty() && text.back() == '.')
+            text.pop_back();
+        if (!text.empty())
+            text.front() =
+                    static_cast<char>(std::tolower(static_cast<unsigned char>(text.front())));
+    }
     // An untrusted certificate: libmosquitto 2.0.11 says "a TLS error occurred", 2.0.21
-    // (trixie) "protocol error". Either way, say where to look.
-    if (url_.tls && (rc == MOSQ_ERR_TLS || rc == MOSQ_ERR_PROTOCOL))
+    // (trixie) "protocol error", or leaves EPROTO in errno, depending on when it notices.
+    // Each way, say where to look.
+    const bool tlsFailure = rc == MOSQ_ERR_TLS || rc == MOSQ_ERR_PROTOCOL ||
+                            (rc == MOSQ_ERR_ERRNO && error == EPROTO);
+    if (url_.tls && tlsFailure)
         text += " (mqtts://: is the broker's certificate signed by bridge-ca-file, or by a CA in "
                 "/etc/ssl/certs?)";
     return text;
