@@ -25,15 +25,16 @@ std::vector<std::uint8_t> addressMessage(std::uint16_t type, const char *address
     REQUIRE(::inet_pton(v6 ? AF_INET6 : AF_INET, address, local) == 1);
     if (peer)
         REQUIRE(::inet_pton(AF_INET, peer, far) == 1);
-    std::vector<std::uint8_t> out(NLMSG_SPACE(sizeof(ifaddrmsg)));
+    // Sized once: IFA_ADDRESS, and IFA_LOCAL for IPv4.
+    std::vector<std::uint8_t> out(NLMSG_SPACE(sizeof(ifaddrmsg)) + RTA_SPACE(size) * (v6 ? 1 : 2));
+    std::size_t at = NLMSG_SPACE(sizeof(ifaddrmsg));
     auto attribute = [&](std::uint16_t kind, const std::uint8_t *data) {
         rtattr attr{};
         attr.rta_len = static_cast<std::uint16_t>(RTA_LENGTH(size));
         attr.rta_type = kind;
-        const std::size_t at = out.size();
-        out.resize(at + RTA_SPACE(size));
         std::memcpy(out.data() + at, &attr, sizeof(attr));
         std::memcpy(out.data() + at + RTA_LENGTH(0), data, size);
+        at += RTA_SPACE(size);
     };
     attribute(IFA_ADDRESS, peer ? far : local);
     if (!v6)
