@@ -1,7 +1,8 @@
 #!/bin/bash
 # The packages, for real. For each suite (bookworm and trixie, amd64): build pisockd and
-# pisock with scripts/build-deb (trixie inside a trixie container) and lintian, boot a real
-# systemd in a container of that suite, install them and check what an admin sees: the
+# pisock with scripts/build-deb (trixie inside a trixie container) and lintian, build them
+# at -O3 with the suite's compiler (release_build.sh), boot a real systemd in a container of
+# that suite, install them and check what an admin sees: the
 # service enabled and running unprivileged, a reply through loopback, the journal, reload,
 # the hardening score, the watchdog, stop, socket activation, remove and purge, and an
 # install while port 8888 is taken (pigpiod). With armhf in PISOCK_TEST_ARCHES, also the
@@ -20,7 +21,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 out=${PISOCK_TEST_OUT:-$repo/build/packages}
 suites=${PISOCK_TEST_SUITES:-bookworm trixie}
 arches=${PISOCK_TEST_ARCHES:-amd64}
-kCasesPerSuite=21 # every case below, for reporting skips
+kCasesPerSuite=22 # every case below, for reporting skips
 trap poweroff_container EXIT
 trap 'exit 1' INT TERM
 
@@ -348,6 +349,20 @@ build_packages() { # LABEL SUITE ARCH NOCHECK CASES
 }
 
 # What the packages in dir depend on, but each other: a Depends line for rootfs_satisfy.
+# A user's release build (-O3, -Werror, tests off) with SUITE's compiler: this machine's for
+# its own suite, else in the container the packages were built in (release_build.sh).
+check_release_build() {
+    local stage root
+    stage=$(cd "$dir/stage" && echo pisockd-*)
+    if [ "$suite" = "$host_suite" ]; then
+        "$repo/tests/packaging/release_build.sh" "$dir/stage/$stage" "$dir/release"
+        return
+    fi
+    root=$(ensure_rootfs "$suite" build) || return 1
+    rootfs_run "$root" --bind="$dir:/out" -- \
+        bash "/out/stage/$stage/tests/packaging/release_build.sh" "/out/stage/$stage" /out/release
+}
+
 runtime_deps() {
     local f
     for f in "${debs[@]}"; do dpkg-deb -f "$dir/$f" Depends; done |
@@ -367,20 +382,23 @@ test_suite() { # SUITE
     local nocheck=${PISOCK_DEB_NOCHECK:-}
     [ -n "$nocheck" ] || { [ "$suite" = "$host_suite" ] && nocheck=1 || nocheck=0; }
     build_packages "$suite" "$suite" amd64 "$nocheck" $kCasesPerSuite || return
+    step "$suite: a release build"
+    check "$suite: a release build (-O3, -Werror) of pisockd and pisock has no warning" \
+        check_release_build
     step "$suite: preparing the container"
     if ! root=$(ensure_rootfs "$suite" rootfs); then
-        skip_suite "$suite" "no $suite root filesystem (debootstrap failed: no mirror?)" $((kCasesPerSuite - 2))
+        skip_suite "$suite" "no $suite root filesystem (debootstrap failed: no mirror?)" $((kCasesPerSuite - 3))
         return
     fi
     deps=$(runtime_deps)
     if ! rootfs_satisfy "$root" "$deps"; then
         case_fail "$suite: runtime dependencies in the container" "$deps"
-        skip_suite "$suite" "no container with the runtime dependencies" $((kCasesPerSuite - 3))
+        skip_suite "$suite" "no container with the runtime dependencies" $((kCasesPerSuite - 4))
         return
     fi
     if ! boot_container "$root" --bind-ro="$dir:/debs"; then
         # The packages are not involved yet: this machine cannot boot containers.
-        skip_suite "$suite" "a systemd container does not boot here (see above)" $((kCasesPerSuite - 2))
+        skip_suite "$suite" "a systemd container does not boot here (see above)" $((kCasesPerSuite - 3))
         return
     fi
     step "$suite: container booted; installing"
