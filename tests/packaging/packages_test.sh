@@ -21,7 +21,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 out=${PISOCK_TEST_OUT:-$repo/build/packages}
 suites=${PISOCK_TEST_SUITES:-bookworm trixie}
 arches=${PISOCK_TEST_ARCHES:-amd64}
-kCasesPerSuite=22 # every case below, for reporting skips
+kCasesPerSuite=23 # every case below, for reporting skips
 trap poweroff_container EXIT
 trap 'exit 1' INT TERM
 
@@ -228,8 +228,25 @@ check_instances() {
     a=$(container_exec pisockd --stats --json --control-socket /run/pisockd/1/control.sock | sed -n "$served")
     b=$(container_exec pisockd --stats --json --control-socket /run/pisockd/2/control.sock | sed -n "$served")
     echo "        of 40 clients, pisockd@1 served ${a:-?}, pisockd@2 ${b:-?}"
-    [ "${a:-0}" -gt 0 ] && [ "${b:-0}" -gt 0 ] && [ $((a + b)) -eq 40 ] || return 1
+    [ "${a:-0}" -gt 0 ] && [ "${b:-0}" -gt 0 ] && [ $((a + b)) -eq 40 ]
+}
+
+# The instances still run (check_instances): an upgrade (the same package again) restarts
+# them, as debhelper restarts pisockd.service; pisockd.service is disabled, as the README's
+# recipe has it, so that it does not start and stop them (Conflicts=). Then they stop.
+check_instances_upgrade() {
+    local before after
+    container_exec systemctl disable pisockd.service >/dev/null 2>&1 || return 1
+    before="$(unit_prop pisockd@1.service MainPID) $(unit_prop pisockd@2.service MainPID)"
+    container_exec sh -c 'dpkg -i /debs/pisockd_*.deb' >"$logdir/upgrade.log" 2>&1 ||
+        { tail "$logdir/upgrade.log"; return 1; }
+    wait_state pisockd@1.service active 10 && wait_state pisockd@2.service active 10 || return 1
+    after="$(unit_prop pisockd@1.service MainPID) $(unit_prop pisockd@2.service MainPID)"
+    echo "        main PIDs before the upgrade: $before; after: $after"
+    check_hello >/dev/null || { echo "no reply after the upgrade"; return 1; }
     container_exec systemctl stop pisockd@1.service pisockd@2.service
+    container_exec systemctl enable pisockd.service >/dev/null 2>&1
+    [ "${before% *}" != "${after% *}" ] && [ "${before#* }" != "${after#* }" ]
 }
 
 check_stop() {
@@ -419,6 +436,8 @@ test_suite() { # SUITE
     check "$suite: systemctl stop is clean" check_stop
     check "$suite: two instances of pisockd@.service share port 8888 and both serve" \
         check_instances
+    check "$suite: an upgrade restarts the running instances of pisockd@.service" \
+        check_instances_upgrade
     check "$suite: switching to pisockd.socket activates pisockd on the first client" \
         check_socket_activation
     check "$suite: the socket-activated daemon logs the socket's name" check_socket_named
