@@ -426,6 +426,58 @@ TEST_CASE("a bridge the broker refuses logs it once and retries; the room works 
     CHECK(r.err.find("readable or writable by others") != std::string::npos);
 }
 
+TEST_CASE("a broker name with two addresses: the bridge goes on to the second when the first "
+          "refuses",
+          "[bridge]")
+{
+    Broker broker; // on 127.0.0.1 only
+    SKIP_WITHOUT(broker);
+    // The daemon gets a hosts file of the test's own, in a mount namespace of its own: the
+    // name is ::1 first (nothing listens there on the broker's port), then 127.0.0.1.
+    TempDir dir;
+    const std::string name = "broker.pisock.test";
+    const std::string hosts = dir.write("hosts", "::1 " + name + "\n127.0.0.1 " + name + "\n");
+    const std::string bindHosts = "mount --bind \"$0\" /etc/hosts && exec \"$@\"";
+    const std::vector<std::string> inNamespace = {
+        "/usr/bin/unshare", "--mount", "--", "/bin/sh", "-c", bindHosts, hosts
+    };
+    auto withHosts = [&](std::vector<std::string> argv) {
+        argv.insert(argv.begin(), inNamespace.begin(), inNamespace.end());
+        return argv;
+    };
+    // The order glibc gives them in (RFC 6724 puts ::1 first where it is usable).
+    const auto lookup = runProcess(withHosts({ "/usr/bin/getent", "ahosts", name }));
+    if (lookup.status != 0) {
+        skipCase("no mount namespace with a hosts file of the test's own here (needs root): " +
+                 lookup.err);
+        return;
+    }
+    if (lookup.out.rfind("::1 ", 0) != 0) {
+        skipCase("glibc does not give ::1 first for a name with ::1 and 127.0.0.1 here: " +
+                 lookup.out);
+        return;
+    }
+    const std::string port = std::to_string(broker.port());
+    DaemonOptions options;
+    options.wrapper = inNamespace;
+    Daemon a({ "--mode", "broadcast", "--log-rate", "0", "--log-level", "debug", "--bridge",
+               "mqtt://" + name + ":" + port + "/room", "--node-name", "A" },
+             options);
+    Daemon b(bridged(broker, "B"));
+    REQUIRE(a.waitForLog("bridge: connected to the MQTT broker at " + name + ":" + port));
+    CHECK(a.log().find("bridge: " + name + ":" + port + " (::1): ") != std::string::npos);
+    CHECK(a.log().find("; trying its next address") != std::string::npos);
+    CHECK(countOf(a.log(), "warning") == 0); // one address refusing is no outage
+    REQUIRE(b.waitForLog("bridge: connected to the MQTT broker"));
+    Client a1(a.port()), b1(b.port());
+    REQUIRE(waitForClients(a, 1));
+    REQUIRE(waitForClients(b, 1));
+    a1.send("by name\n");
+    CHECK(readUntil(b1, "A/" + nameOf(a1) + ": by name"));
+    CHECK(a.stop() == 0);
+    CHECK(b.stop() == 0);
+}
+
 TEST_CASE("mqtts://: the bridge speaks TLS to the broker, checked against bridge-ca-file",
           "[bridge]")
 {
